@@ -1,0 +1,42 @@
+"""The one place where a pure op module becomes a `distrax.Bijector`."""
+
+import functools
+from types import ModuleType
+from typing import Any
+
+import distrax
+import jax
+
+
+class OpBijector(distrax.Bijector):
+    """A distrax bijector on images (event_ndims_in = 3) backed by an op module.
+
+    `op` is a module of `jinvnet.ops` with `forward(params, x)` and
+    `inverse(params, y)` (or `forward(x)` / `inverse(y)` when `params` is None).
+    Subclasses only name their op and parameters; they add no math of their own.
+    """
+
+    def __init__(
+        self,
+        op: ModuleType,
+        params: Any = None,
+        *,
+        is_constant_jacobian: bool = False,
+    ):
+        super().__init__(event_ndims_in=3, is_constant_jacobian=is_constant_jacobian)
+        self.params = params
+        if params is None:
+            self._forward_fn, self._inverse_fn = op.forward, op.inverse
+        else:
+            self._forward_fn = functools.partial(op.forward, params)
+            self._inverse_fn = functools.partial(op.inverse, params)
+
+    def forward_and_log_det(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """Computes y = f(x) and log|det J(f)(x)| (shape: the batch shape of x)."""
+        self._check_forward_input_shape(x)
+        return self._forward_fn(x)
+
+    def inverse_and_log_det(self, y: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """Computes x = f^{-1}(y) and log|det J(f^{-1})(y)|."""
+        self._check_inverse_input_shape(y)
+        return self._inverse_fn(y)

@@ -1,0 +1,14 @@
+"""ActNorm bijector: per-channel affine normalisation (Glow)."""
+
+from jinvnet.bijectors._op_bijector import OpBijector
+from jinvnet.ops import actnorm
+
+
+class ActNorm(OpBijector):
+    """ActNorm bijector: per-channel affine normalisation (Glow).
+
+    Equations: `jinvnet.ops.actnorm`. Event shape (height, width, channels).
+    """
+
+    def __init__(self, params: actnorm.Params):
+        super().__init__(actnorm, params, is_constant_jacobian=True)

@@ -1,0 +1,14 @@
+"""Squeeze bijector: 2x2 space to depth (RealNVP / Glow)."""
+
+from jinvnet.bijectors._op_bijector import OpBijector
+from jinvnet.ops import squeeze
+
+
+class Squeeze(OpBijector):
+    """Squeeze: (..., h, w, c) -> (..., h/2, w/2, 4c), log-det 0.
+
+    Equations: `jinvnet.ops.squeeze`. `distrax.Inverse(Squeeze())` unsqueezes.
+    """
+
+    def __init__(self):
+        super().__init__(squeeze, is_constant_jacobian=True)

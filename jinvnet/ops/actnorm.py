@@ -1,0 +1,87 @@
+"""Activation normalisation: a per-channel affine map (Kingma & Dhariwal 2018, Glow).
+
+Params: `Params(loc, log_scale)`, both of shape (channels,).
+
+    forward:  y = (x + loc) * exp(log_scale)
+    log|det dy/dx| = height * width * sum_c log_scale[c]
+    inverse:  x = y * exp(-log_scale) - loc
+    log|det dx/dy| = -height * width * sum_c log_scale[c]
+"""
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from jinvnet import _validation
+
+_NAME = "actnorm"
+
+
+class Params(NamedTuple):
+    """ActNorm parameters, each of shape (channels,)."""
+
+    loc: jax.Array
+    log_scale: jax.Array
+
+
+def init(channels: int, dtype: jnp.dtype = jnp.float32) -> Params:
+    """Identity parameters: loc = 0, log_scale = 0."""
+    _validation.check_positive_int(channels, _NAME, "channels")
+    zeros = jnp.zeros((channels,), dtype)
+    return Params(loc=zeros, log_scale=zeros)
+
+
+def data_init(x: jax.Array, eps: float = 1e-6) -> Params:
+    """Parameters that give every channel of `x` zero mean and unit variance.
+
+    Args:
+      x: a batch of shape (..., height, width, channels).
+      eps: added to the standard deviation, so a constant channel stays finite.
+
+    Returns:
+      `Params` with loc = -mean(x) and log_scale = -log(std(x) + eps) per channel.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> x = 3.0 + 2.0 * jax.random.normal(jax.random.PRNGKey(0), (64, 4, 4, 2))
+      >>> y, _ = forward(data_init(x), x)
+      >>> bool(jnp.allclose(y.mean((0, 1, 2)), 0.0, atol=1e-5))
+      True
+    """
+    _validation.check_image(x, _NAME)
+    axes = tuple(range(x.ndim - 1))
+    mean = jnp.mean(x, axis=axes)
+    std = jnp.std(x, axis=axes)
+    return Params(loc=-mean, log_scale=-jnp.log(std + eps))
+
+
+def _log_det(params: Params, x: jax.Array) -> jax.Array:
+    height, width = x.shape[-3], x.shape[-2]
+    log_det = height * width * jnp.sum(params.log_scale)
+    return jnp.broadcast_to(log_det, _validation.event_batch_shape(x)).astype(x.dtype)
+
+
+def forward(params: Params, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """y = (x + loc) * exp(log_scale).
+
+    Args:
+      params: `Params` of shape (channels,).
+      x: input of shape (..., height, width, channels).
+
+    Returns:
+      y of the shape of x, and log|det dy/dx| of the batch shape.
+
+    Raises:
+      ValueError: wrong rank, non-floating dtype or channel mismatch.
+    """
+    _validation.check_image(x, _NAME, channels=params.loc.shape[-1])
+    y = (x + params.loc) * jnp.exp(params.log_scale)
+    return y, _log_det(params, x)
+
+
+def inverse(params: Params, y: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """x = y * exp(-log_scale) - loc; returns (x, log|det dx/dy|)."""
+    _validation.check_image(y, _NAME, channels=params.loc.shape[-1])
+    x = y * jnp.exp(-params.log_scale) - params.loc
+    return x, -_log_det(params, y)

@@ -1,0 +1,85 @@
+"""The convolutional conditioner used inside coupling layers (Glow's NN()).
+
+A pure three-layer network on (..., height, width, in_channels):
+
+    h1 = relu(conv3x3(x) + b1)
+    h2 = relu(conv1x1(h1) + b2)
+    out = conv3x3(h2) + b3         (w3 and b3 start at zero, so a coupling starts
+                                    as the identity or a fixed scale)
+
+Convolutions use zero "SAME" padding. Params: `Params(w1, b1, w2, b2, w3, b3)` with
+kernels in HWIO layout.
+"""
+
+from typing import NamedTuple
+
+import chex
+import jax
+import jax.numpy as jnp
+
+from jinvnet import _validation
+
+_NAME = "conv_net"
+
+
+class Params(NamedTuple):
+    """Kernels (kh, kw, in, out) and biases (out,) of the three convolutions."""
+
+    w1: jax.Array
+    b1: jax.Array
+    w2: jax.Array
+    b2: jax.Array
+    w3: jax.Array
+    b3: jax.Array
+
+
+def init(
+    key: chex.PRNGKey,
+    in_channels: int,
+    out_channels: int,
+    *,
+    hidden_channels: int = 64,
+    kernel_size: int = 3,
+    dtype: jnp.dtype = jnp.float32,
+) -> Params:
+    """He-normal hidden layers and a zero output layer."""
+    for what, value in (
+        ("in_channels", in_channels),
+        ("out_channels", out_channels),
+        ("hidden_channels", hidden_channels),
+        ("kernel_size", kernel_size),
+    ):
+        _validation.check_positive_int(value, _NAME, what)
+    k1, k2 = jax.random.split(key)
+    init_fn = jax.nn.initializers.he_normal()
+    k = kernel_size
+    return Params(
+        w1=init_fn(k1, (k, k, in_channels, hidden_channels), dtype),
+        b1=jnp.zeros((hidden_channels,), dtype),
+        w2=init_fn(k2, (1, 1, hidden_channels, hidden_channels), dtype),
+        b2=jnp.zeros((hidden_channels,), dtype),
+        w3=jnp.zeros((k, k, hidden_channels, out_channels), dtype),
+        b3=jnp.zeros((out_channels,), dtype),
+    )
+
+
+def _conv(x: jax.Array, w: jax.Array, b: jax.Array) -> jax.Array:
+    y = jax.lax.conv_general_dilated(
+        x, w, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")
+    )
+    return y + b
+
+
+def apply(params: Params, x: jax.Array) -> jax.Array:
+    """Runs the network on x of shape (..., height, width, in_channels).
+
+    Returns:
+      An array of shape (..., height, width, out_channels).
+    """
+    _validation.check_image(x, _NAME, channels=params.w1.shape[2])
+    batch_shape = x.shape[:-3]
+    h = x.reshape((-1,) + x.shape[-3:])
+    h = jax.nn.relu(_conv(h, params.w1, params.b1))
+    h = jax.nn.relu(_conv(h, params.w2, params.b2))
+    h = _conv(h, params.w3, params.b3)
+    return h.reshape(batch_shape + h.shape[1:])

@@ -1,0 +1,70 @@
+"""Shared pieces of the channel-split coupling layers (Dinh et al. 2017; Glow).
+
+The input x of shape (..., height, width, c) is split along channels into
+x_a = x[..., :c // 2] (passed through) and x_b = x[..., c // 2:] (transformed
+conditioned on x_a by a `conv_net`).
+"""
+
+from typing import NamedTuple
+
+import chex
+import jax
+import jax.numpy as jnp
+
+from jinvnet import _validation
+from jinvnet.ops import conv_net
+
+
+class Params(NamedTuple):
+    """Coupling parameters: the conditioner network."""
+
+    net: conv_net.Params
+
+
+def split_sizes(channels: int, name: str) -> tuple[int, int]:
+    """(c_a, c_b) = (c // 2, c - c // 2); raises if a half would be empty."""
+    if channels < 2:
+        raise ValueError(
+            f"{name}: a channel-split coupling needs at least 2 channels, got "
+            f"{channels} (the pass-through half would have 0 channels); squeeze first"
+        )
+    return channels // 2, channels - channels // 2
+
+
+def init(
+    key: chex.PRNGKey,
+    channels: int,
+    *,
+    outputs_per_channel: int,
+    hidden_channels: int = 64,
+    dtype: jnp.dtype = jnp.float32,
+) -> Params:
+    """Conditioner from c // 2 channels to `outputs_per_channel` * (c - c // 2)."""
+    c_a, c_b = split_sizes(channels, "coupling")
+    net = conv_net.init(
+        key, c_a, outputs_per_channel * c_b, hidden_channels=hidden_channels, dtype=dtype
+    )
+    return Params(net=net)
+
+
+def split(
+    params: Params, x: jax.Array, name: str, outputs_per_channel: int
+) -> tuple[jax.Array, jax.Array]:
+    """Checks x against the conditioner's shapes and splits it into (x_a, x_b)."""
+    c_a = params.net.w1.shape[2]
+    c_out = params.net.w3.shape[3]
+    _validation.check_image(x, name)
+    channels = x.shape[-1]
+    expected_a, c_b = split_sizes(channels, name)
+    if expected_a != c_a or c_out != outputs_per_channel * c_b:
+        raise ValueError(
+            f"{name}: parameters were built for {2 * c_a} or {2 * c_a + 1} channels "
+            f"(conditioner input {c_a}, output {c_out}), got input of shape "
+            f"{x.shape} with {channels} channels"
+        )
+    return x[..., :c_a], x[..., c_a:]
+
+
+def sum_event(values: jax.Array) -> jax.Array:
+    """Sums the last three (event) axes: (..., h, w, c) -> (...)."""
+    return jnp.sum(values, axis=(-3, -2, -1))

@@ -1,0 +1,66 @@
+"""Channel permutation (RealNVP's reverse; Glow's fixed random shuffle).
+
+Params: an integer array `permutation` of shape (channels,).
+
+    forward:  y[..., k] = x[..., permutation[k]]
+    inverse:  x[..., permutation[k]] = y[..., k]
+    log|det| = 0 both ways.
+"""
+
+import chex
+import jax
+import jax.numpy as jnp
+
+from jinvnet import _validation
+
+_NAME = "permute"
+
+
+def reverse(channels: int) -> jax.Array:
+    """The reversing permutation [c - 1, ..., 0]."""
+    _validation.check_positive_int(channels, _NAME, "channels")
+    return jnp.arange(channels - 1, -1, -1, dtype=jnp.int32)
+
+
+def init(key: chex.PRNGKey, channels: int) -> jax.Array:
+    """A uniformly random permutation of `channels` channels."""
+    _validation.check_positive_int(channels, _NAME, "channels")
+    return jax.random.permutation(key, channels).astype(jnp.int32)
+
+
+def _check(permutation: jax.Array, x: jax.Array) -> None:
+    if jnp.ndim(permutation) != 1 or not jnp.issubdtype(
+        jnp.result_type(permutation), jnp.integer
+    ):
+        raise ValueError(
+            f"{_NAME}: `permutation` must be a 1-D integer array, got shape "
+            f"{jnp.shape(permutation)} and dtype {jnp.result_type(permutation)}"
+        )
+    _validation.check_image(x, _NAME, channels=permutation.shape[0])
+
+
+def _zero_log_det(x: jax.Array) -> jax.Array:
+    return jnp.zeros(_validation.event_batch_shape(x), x.dtype)
+
+
+def forward(permutation: jax.Array, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """y = x[..., permutation].
+
+    Args:
+      permutation: integer array of shape (channels,).
+      x: input of shape (..., height, width, channels).
+
+    Returns:
+      y of the shape of x and a zero log-det of the batch shape.
+
+    Raises:
+      ValueError: wrong rank, non-floating dtype, channel mismatch.
+    """
+    _check(permutation, x)
+    return jnp.take(x, permutation, axis=-1), _zero_log_det(x)
+
+
+def inverse(permutation: jax.Array, y: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """x = y[..., argsort(permutation)]; returns (x, 0)."""
+    _check(permutation, y)
+    return jnp.take(y, jnp.argsort(permutation), axis=-1), _zero_log_det(y)

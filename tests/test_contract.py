@@ -1,0 +1,234 @@
+"""Runs the shared contract (tests/contract.py) on every registered bijector.
+
+Checks, per bijector and in float32 and float64: round trips both ways, log-det
+against slogdet of the dense `jax.jacfwd` Jacobian, inverse log-det, composite
+methods, jit / vmap / grad, batch independence, dtypes, distrax integration and
+bad-rank / bad-dtype errors.
+"""
+
+import inspect
+
+import distrax
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jinvnet.bijectors
+from tests import contract
+from tests.conftest import tolerance
+
+NAMES = sorted(contract.BIJECTORS)
+BATCH = 2
+
+
+def _setup(name, dtype, seed=0):
+    case = contract.BIJECTORS[name]
+    k_params, k_x = jax.random.split(jax.random.PRNGKey(seed))
+    params = case.init(k_params, dtype)
+    x = jax.random.normal(k_x, (BATCH,) + case.event_shape, dtype)
+    return case, params, case.build(params), x
+
+
+def _round_trip_tol(case, dtype):
+    return tolerance(dtype, case.round_trip_rtol_f32, 1e-10)
+
+
+def _assert_close(actual, desired, rtol, scale=None):
+    actual, desired = np.asarray(actual), np.asarray(desired)
+    scale = max(1.0, float(np.max(np.abs(desired)))) if scale is None else scale
+    np.testing.assert_allclose(actual, desired, rtol=rtol, atol=rtol * scale)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_round_trip(name, dtype):
+    case, _, bij, x = _setup(name, dtype)
+    y = bij.forward(x)
+    _assert_close(bij.inverse(y), x, _round_trip_tol(case, dtype))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_reverse_round_trip(name, dtype):
+    case, _, bij, x = _setup(name, dtype)
+    z = jax.random.normal(jax.random.PRNGKey(7), bij.forward(x).shape, dtype)
+    _assert_close(bij.forward(bij.inverse(z)), z, _round_trip_tol(case, dtype))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_log_det_matches_dense_jacobian(name, dtype):
+    _, _, bij, x = _setup(name, dtype)
+    _, log_det = bij.forward_and_log_det(x)
+    for i in range(BATCH):
+
+        def flat_forward(v):
+            return bij.forward(v.reshape(x.shape[1:])).reshape(-1)
+
+        jacobian = jax.jacfwd(flat_forward)(x[i].reshape(-1))
+        sign, expected = np.linalg.slogdet(np.asarray(jacobian, np.float64))
+        assert sign != 0, f"{name}: dense Jacobian is singular at example {i}"
+        _assert_close(log_det[i], expected, tolerance(dtype, 1e-4, 1e-9))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_inverse_log_det_is_minus_forward(name, dtype):
+    _, _, bij, x = _setup(name, dtype)
+    y, forward_log_det = bij.forward_and_log_det(x)
+    _, inverse_log_det = bij.inverse_and_log_det(y)
+    _assert_close(inverse_log_det, -forward_log_det, tolerance(dtype, 1e-5, 1e-8))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_composite_methods_agree(name, dtype):
+    _, _, bij, x = _setup(name, dtype)
+    y, log_det = bij.forward_and_log_det(x)
+    np.testing.assert_array_equal(bij.forward(x), y)
+    np.testing.assert_array_equal(bij.forward_log_det_jacobian(x), log_det)
+    x_back, inverse_log_det = bij.inverse_and_log_det(y)
+    np.testing.assert_array_equal(bij.inverse(y), x_back)
+    np.testing.assert_array_equal(bij.inverse_log_det_jacobian(y), inverse_log_det)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_jit_matches_eager(name, dtype):
+    case, params, bij, x = _setup(name, dtype)
+    jitted = jax.jit(lambda p, v: case.build(p).forward_and_log_det(v))
+    y, log_det = bij.forward_and_log_det(x)
+    y_jit, log_det_jit = jitted(params, x)
+    rtol = tolerance(dtype, 1e-5, 1e-12)
+    _assert_close(y_jit, y, rtol)
+    _assert_close(log_det_jit, log_det, rtol)
+    jitted_inverse = jax.jit(lambda p, v: case.build(p).inverse(v))
+    _assert_close(jitted_inverse(params, y), bij.inverse(y), rtol)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_vmap_matches_batch(name, dtype):
+    _, _, bij, x = _setup(name, dtype)
+    y, log_det = bij.forward_and_log_det(x)
+    y_single, log_det_single = bij.forward_and_log_det(x[0])
+    assert log_det_single.shape == ()
+    y_vmap, log_det_vmap = jax.vmap(bij.forward_and_log_det)(x)
+    rtol = tolerance(dtype, 1e-5, 1e-12)
+    _assert_close(y_vmap, y, rtol)
+    _assert_close(log_det_vmap, log_det, rtol)
+    _assert_close(y_single, y[0], rtol)
+    _assert_close(log_det_single, log_det[0], rtol)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_examples_do_not_interact(name, dtype):
+    _, _, bij, x = _setup(name, dtype)
+    y, log_det = bij.forward_and_log_det(x)
+    y2, log_det2 = bij.forward_and_log_det(x.at[1].set(10.0 * x[1] + 3.0))
+    np.testing.assert_allclose(y2[0], y[0], rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(log_det2[0], log_det[0], rtol=1e-6, atol=1e-6)
+
+
+def _float_leaves(params):
+    return [
+        leaf
+        for leaf in jax.tree_util.tree_leaves(params)
+        if jnp.issubdtype(leaf.dtype, jnp.floating)
+    ]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_gradients_are_finite(name, dtype):
+    case, params, _, x = _setup(name, dtype)
+
+    def loss(float_params, v):
+        leaves, treedef = jax.tree_util.tree_flatten(params)
+        it = iter(float_params)
+        rebuilt = [
+            next(it) if jnp.issubdtype(leaf.dtype, jnp.floating) else leaf
+            for leaf in leaves
+        ]
+        bij = case.build(jax.tree_util.tree_unflatten(treedef, rebuilt))
+        y, log_det = bij.forward_and_log_det(v)
+        x_back = bij.inverse(y)
+        return jnp.sum(y**2) - jnp.sum(log_det) + jnp.sum(x_back**2)
+
+    grad_params, grad_x = jax.grad(loss, argnums=(0, 1))(_float_leaves(params), x)
+    assert np.all(np.isfinite(grad_x)) and np.any(grad_x != 0)
+    for g in grad_params:
+        assert np.all(np.isfinite(g)), f"{name}: non-finite parameter gradient"
+    if grad_params:
+        assert any(np.any(g != 0) for g in grad_params), f"{name}: all grads zero"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_dtype_and_shapes_preserved(name, dtype):
+    _, _, bij, x = _setup(name, dtype)
+    y, log_det = bij.forward_and_log_det(x)
+    assert y.dtype == dtype and log_det.dtype == dtype
+    assert log_det.shape == (BATCH,) and y.size == x.size
+    x_back, inverse_log_det = bij.inverse_and_log_det(y)
+    assert x_back.shape == x.shape and x_back.dtype == dtype
+    assert inverse_log_det.shape == (BATCH,) and inverse_log_det.dtype == dtype
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_transformed_log_prob_is_change_of_variables(name, dtype):
+    _, _, bij, x = _setup(name, dtype)
+    y = bij.forward(x)
+    base = distrax.Independent(
+        distrax.Normal(jnp.zeros(x.shape[1:], dtype), jnp.ones(x.shape[1:], dtype)), 3
+    )
+    log_prob = distrax.Transformed(base, bij).log_prob(y)
+    x_back, inverse_log_det = bij.inverse_and_log_det(y)
+    x_np = np.asarray(x_back, np.float64).reshape(BATCH, -1)
+    base_log_prob = -0.5 * np.sum(x_np**2, 1) - 0.5 * x_np.shape[1] * np.log(2 * np.pi)
+    expected = base_log_prob + np.asarray(inverse_log_det, np.float64)
+    _assert_close(log_prob, expected, tolerance(dtype, 1e-5, 1e-10))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_composes_with_distrax_chain_and_inverse(name, dtype):
+    _, _, bij, x = _setup(name, dtype)
+    y, log_det = bij.forward_and_log_det(x)
+    identity = distrax.Chain([distrax.Inverse(bij), bij])
+    x_back, zero = identity.forward_and_log_det(x)
+    rtol = tolerance(dtype, 1e-5, 1e-10)
+    _assert_close(x_back, x, rtol)
+    _assert_close(zero, np.zeros(BATCH), rtol, scale=max(1.0, float(np.abs(log_det).max())))
+    x_inv, inverse_log_det = distrax.Inverse(bij).forward_and_log_det(y)
+    _assert_close(x_inv, x, rtol)
+    _assert_close(inverse_log_det, -log_det, rtol)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_rejects_wrong_rank_in_all_methods(name):
+    _, _, bij, _ = _setup(name, jnp.float32)
+    bad = jnp.ones((4, 4))
+    for method in (
+        bij.forward,
+        bij.inverse,
+        bij.forward_and_log_det,
+        bij.inverse_and_log_det,
+        bij.forward_log_det_jacobian,
+        bij.inverse_log_det_jacobian,
+    ):
+        with pytest.raises(ValueError, match="dimensions"):
+            method(bad)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_rejects_integer_input(name):
+    case, _, bij, _ = _setup(name, jnp.float32)
+    with pytest.raises(ValueError, match="floating"):
+        bij.forward(jnp.ones((BATCH,) + case.event_shape, jnp.int32))
+
+
+def test_registry_covers_every_public_bijector():
+    public = {
+        obj
+        for obj in vars(jinvnet.bijectors).values()
+        if inspect.isclass(obj) and issubclass(obj, distrax.Bijector)
+    }
+    public = {cls for cls in public if cls.__name__ in jinvnet.bijectors.__all__}
+    registered = {
+        type(case.build(case.init(jax.random.PRNGKey(0), jnp.float32)))
+        for case in contract.BIJECTORS.values()
+    }
+    missing = sorted(cls.__name__ for cls in public - registered)
+    assert not missing, f"bijectors without a contract case: {missing}"
