@@ -1,11 +1,13 @@
 """jinvnet: invertible neural networks and normalizing flows in JAX/Flax."""
 
 from jinvnet import bijectors
+from jinvnet import models
 from jinvnet import ops
 
 __version__ = "0.1.0"
 
 __all__ = [
     "bijectors",
+    "models",
     "ops",
 ]

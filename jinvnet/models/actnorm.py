@@ -1,0 +1,28 @@
+"""Flax module for ActNorm with data-dependent initialisation (Glow)."""
+
+import distrax
+import flax.linen as nn
+import jax
+
+from jinvnet import bijectors
+from jinvnet.ops import actnorm
+
+
+class ActNorm(nn.Module):
+    """Declares ActNorm's (loc, log_scale) and returns the `bijectors.ActNorm`.
+
+    Called with the first batch at `init`, the parameters are set so that every
+    channel of that batch has zero mean and unit variance (`ops.actnorm.data_init`).
+    """
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> distrax.Bijector:
+        """x: a batch of shape (batch, height, width, channels) or its shape struct."""
+        if self.is_initializing():
+            start = actnorm.data_init(x)
+        else:
+            start = actnorm.init(x.shape[-1], x.dtype)
+        params = actnorm.Params(
+            *(self.param(name, lambda _, v=v: v) for name, v in start._asdict().items())
+        )
+        return bijectors.ActNorm(params)

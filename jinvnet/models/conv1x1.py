@@ -1,0 +1,50 @@
+"""Flax modules for invertible 1x1 convolutions (dense and LU, Glow)."""
+
+import functools
+
+import distrax
+import flax.linen as nn
+import jax
+
+from jinvnet import bijectors
+from jinvnet.models._initial import initial_value
+from jinvnet.ops import conv1x1, conv1x1_lu
+
+
+class Conv1x1(nn.Module):
+    """A dense (c, c) weight, initialised to a random rotation."""
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> distrax.Bijector:
+        """x: a batch of shape (batch, height, width, channels) or its shape struct."""
+        channels = x.shape[-1]
+        weight = self.param(
+            "weight", lambda key: conv1x1.init(key, channels, x.dtype).weight
+        )
+        return bijectors.Conv1x1(conv1x1.Params(weight=weight))
+
+
+class Conv1x1LU(nn.Module):
+    """LU-parametrised 1x1 convolution, initialised to a random rotation.
+
+    The permutation and the signs of U's diagonal are fixed: they live in the
+    `constants` collection, which `init` returns next to `params` and `apply` needs.
+    """
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> distrax.Bijector:
+        """x: a batch of shape (batch, height, width, channels) or its shape struct."""
+        make = functools.partial(conv1x1_lu.init, channels=x.shape[-1], dtype=x.dtype)
+        start = initial_value(self, make)
+        fixed = {
+            name: self.variable("constants", name, lambda n=name: getattr(start(None), n))
+            for name in ("permutation", "sign")
+        }
+        learned = {
+            name: self.param(name, lambda key, n=name: getattr(start(key), n))
+            for name in ("lower", "upper", "log_scale")
+        }
+        params = conv1x1_lu.Params(
+            permutation=fixed["permutation"].value, sign=fixed["sign"].value, **learned
+        )
+        return bijectors.Conv1x1LU(params)

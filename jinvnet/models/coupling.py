@@ -1,0 +1,61 @@
+"""Flax modules for additive and affine coupling layers."""
+
+import functools
+from types import ModuleType
+
+import distrax
+import flax.linen as nn
+import jax
+
+from jinvnet import bijectors
+from jinvnet.models._initial import initial_value
+from jinvnet.ops import additive_coupling, affine_coupling, conv_net, coupling
+
+
+def _declare_params(
+    module: nn.Module, op: ModuleType, x: jax.Array, hidden_channels: int
+) -> coupling.Params:
+    """Declares the conditioner's parameters, initialised by `op.init`."""
+    make = functools.partial(
+        op.init, channels=x.shape[-1], hidden_channels=hidden_channels, dtype=x.dtype
+    )
+    start = initial_value(module, make)
+    net = conv_net.Params(
+        *(
+            module.param(name, lambda key, n=name: getattr(start(key).net, n))
+            for name in conv_net.Params._fields
+        )
+    )
+    return coupling.Params(net=net)
+
+
+class AdditiveCoupling(nn.Module):
+    """y_b = x_b + NN(x_a); the identity at initialisation.
+
+    Attributes:
+      hidden_channels: width of the conditioner (default 64).
+    """
+
+    hidden_channels: int = 64
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> distrax.Bijector:
+        """x: a batch of shape (batch, height, width, channels) or its shape struct."""
+        params = _declare_params(self, additive_coupling, x, self.hidden_channels)
+        return bijectors.AdditiveCoupling(params)
+
+
+class AffineCoupling(nn.Module):
+    """y_b = (x_b + t(x_a)) * sigmoid(h(x_a) + 2); t = h = 0 at initialisation.
+
+    Attributes:
+      hidden_channels: width of the conditioner (default 64).
+    """
+
+    hidden_channels: int = 64
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> distrax.Bijector:
+        """x: a batch of shape (batch, height, width, channels) or its shape struct."""
+        params = _declare_params(self, affine_coupling, x, self.hidden_channels)
+        return bijectors.AffineCoupling(params)

@@ -1,0 +1,56 @@
+"""Glow flow steps and a small single-scale Glow (Kingma & Dhariwal 2018)."""
+
+import flax.linen as nn
+
+from jinvnet.models.actnorm import ActNorm
+from jinvnet.models.conv1x1 import Conv1x1, Conv1x1LU
+from jinvnet.models.coupling import AdditiveCoupling, AffineCoupling
+from jinvnet.models.reshaping import Squeeze
+from jinvnet.models.sequential import Sequential
+
+_CONVS = {"lu": Conv1x1LU, "dense": Conv1x1}
+_COUPLINGS = {"affine": AffineCoupling, "additive": AdditiveCoupling}
+
+
+def glow_step(
+    *, conv: str = "lu", coupling: str = "affine", hidden_channels: int = 64
+) -> Sequential:
+    """One Glow step: ActNorm, invertible 1x1 convolution, coupling.
+
+    Args:
+      conv: "lu" (default) or "dense" 1x1 convolution.
+      coupling: "affine" (default) or "additive".
+      hidden_channels: conditioner width (default 64).
+
+    Returns:
+      A `Sequential` module whose `__call__(x)` returns the step's bijector.
+    """
+    if conv not in _CONVS:
+        raise ValueError(f"glow_step: conv must be one of {sorted(_CONVS)}, got {conv!r}")
+    if coupling not in _COUPLINGS:
+        raise ValueError(
+            f"glow_step: coupling must be one of {sorted(_COUPLINGS)}, got {coupling!r}"
+        )
+    return Sequential(
+        [ActNorm(), _CONVS[conv](), _COUPLINGS[coupling](hidden_channels=hidden_channels)]
+    )
+
+
+def single_scale_glow(
+    *, num_steps: int = 8, hidden_channels: int = 64, coupling: str = "affine"
+) -> nn.Module:
+    """Squeeze then `num_steps` Glow steps: a small flow for demos and tests.
+
+    Args:
+      num_steps: number of Glow steps (default 8).
+      hidden_channels: conditioner width (default 64).
+      coupling: "affine" (default) or "additive".
+
+    Returns:
+      A module whose `__call__(x)` returns the data-to-latent bijector.
+    """
+    steps = [
+        glow_step(coupling=coupling, hidden_channels=hidden_channels)
+        for _ in range(num_steps)
+    ]
+    return Sequential([Squeeze(), *steps])

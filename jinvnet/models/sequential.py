@@ -1,0 +1,45 @@
+"""Composes bijector-returning Flax modules in order into one `distrax.Chain`."""
+
+from typing import Sequence
+
+import distrax
+import flax.linen as nn
+import jax
+
+
+def propagate(
+    module: nn.Module, bijector: distrax.Bijector, x: jax.Array
+) -> jax.Array | jax.ShapeDtypeStruct:
+    """The input of the next layer during `init`, or just its shape during `apply`.
+
+    At initialisation the next layer needs real data (ActNorm's data-dependent
+    init); afterwards only shapes are needed, so no compute is spent building the
+    bijector.
+    """
+    if module.is_initializing():
+        return bijector.forward(x)
+    return jax.eval_shape(bijector.forward, x)
+
+
+class Sequential(nn.Module):
+    """Applies `layers` in the given order: layers[0] acts on the data first.
+
+    Each layer is a module whose `__call__(x)` returns a distrax bijector; the
+    result is `distrax.Chain` of them (distrax applies the last chain element first,
+    so the list is reversed for it).
+
+    Attributes:
+      layers: the modules, in data-to-latent order.
+    """
+
+    layers: Sequence[nn.Module]
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> distrax.Bijector:
+        """x: a batch of shape (batch, height, width, channels) or its shape struct."""
+        chain = []
+        for layer in self.layers:
+            bijector = layer(x)
+            x = propagate(self, bijector, x)
+            chain.append(bijector)
+        return distrax.Chain(chain[::-1])
