@@ -18,7 +18,7 @@ def check_image(
     height: Optional[int] = None,
     width: Optional[int] = None,
 ) -> None:
-    """Checks that `x` is a floating image batch of shape (..., height, width, channels).
+    """Checks that `x` is a floating image batch (..., height, width, channels).
 
     Args:
       x: the array to check.
@@ -66,7 +66,7 @@ def check_floating(x: jax.Array, name: str) -> None:
 
 
 def check_divisible(size: int, factor: int, name: str, what: str) -> None:
-    """Raises if `size` is not divisible by `factor`, e.g. an odd height for a squeeze."""
+    """Raises if `size` is not divisible by `factor` (e.g. an odd squeeze height)."""
     if size % factor != 0:
         raise ValueError(
             f"{name}: {what} must be divisible by {factor}, got {size} "

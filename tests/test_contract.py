@@ -190,7 +190,9 @@ def test_composes_with_distrax_chain_and_inverse(name, dtype):
     x_back, zero = identity.forward_and_log_det(x)
     rtol = tolerance(dtype, 1e-5, 1e-10)
     _assert_close(x_back, x, rtol)
-    _assert_close(zero, np.zeros(BATCH), rtol, scale=max(1.0, float(np.abs(log_det).max())))
+    _assert_close(
+        zero, np.zeros(BATCH), rtol, scale=max(1.0, float(np.abs(log_det).max()))
+    )
     x_inv, inverse_log_det = distrax.Inverse(bij).forward_and_log_det(y)
     _assert_close(x_inv, x, rtol)
     _assert_close(inverse_log_det, -log_det, rtol)

@@ -8,7 +8,9 @@ import flax.linen as nn
 T = TypeVar("T")
 
 
-def initial_value(module: nn.Module, make: Callable[[chex.PRNGKey], T]) -> Callable[[chex.PRNGKey], T]:
+def initial_value(
+    module: nn.Module, make: Callable[[chex.PRNGKey], T]
+) -> Callable[[chex.PRNGKey], T]:
     """Returns a Flax initialiser for `module`'s parameters drawn jointly by `make`.
 
     Several parameters (the LU factors of one matrix, say) must come from one draw.

@@ -37,7 +37,9 @@ class Conv1x1LU(nn.Module):
         make = functools.partial(conv1x1_lu.init, channels=x.shape[-1], dtype=x.dtype)
         start = initial_value(self, make)
         fixed = {
-            name: self.variable("constants", name, lambda n=name: getattr(start(None), n))
+            name: self.variable(
+                "constants", name, lambda n=name: getattr(start(None), n)
+            )
             for name in ("permutation", "sign")
         }
         learned = {

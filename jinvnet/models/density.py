@@ -6,10 +6,14 @@ import jax
 import jax.numpy as jnp
 
 
-def standard_normal(event_shape: tuple[int, ...], dtype=jnp.float32) -> distrax.Distribution:
+def standard_normal(
+    event_shape: tuple[int, ...], dtype=jnp.float32
+) -> distrax.Distribution:
     """N(0, I) over events of `event_shape`."""
     zeros = jnp.zeros(event_shape, dtype)
-    return distrax.Independent(distrax.Normal(zeros, jnp.ones_like(zeros)), len(event_shape))
+    return distrax.Independent(
+        distrax.Normal(zeros, jnp.ones_like(zeros)), len(event_shape)
+    )
 
 
 class FlowDensity(nn.Module):
@@ -28,6 +32,8 @@ class FlowDensity(nn.Module):
     def __call__(self, x: jax.Array) -> distrax.Transformed:
         """x: a batch of shape (batch, height, width, channels) or its shape struct."""
         bijector = self.flow(x)
-        latent = jax.eval_shape(bijector.forward, jax.ShapeDtypeStruct(x.shape, x.dtype))
+        latent = jax.eval_shape(
+            bijector.forward, jax.ShapeDtypeStruct(x.shape, x.dtype)
+        )
         base = standard_normal(latent.shape[1:], x.dtype)
         return distrax.Transformed(base, distrax.Inverse(bijector))

@@ -26,13 +26,19 @@ def glow_step(
       A `Sequential` module whose `__call__(x)` returns the step's bijector.
     """
     if conv not in _CONVS:
-        raise ValueError(f"glow_step: conv must be one of {sorted(_CONVS)}, got {conv!r}")
+        raise ValueError(
+            f"glow_step: conv must be one of {sorted(_CONVS)}, got {conv!r}"
+        )
     if coupling not in _COUPLINGS:
         raise ValueError(
             f"glow_step: coupling must be one of {sorted(_COUPLINGS)}, got {coupling!r}"
         )
     return Sequential(
-        [ActNorm(), _CONVS[conv](), _COUPLINGS[coupling](hidden_channels=hidden_channels)]
+        [
+            ActNorm(),
+            _CONVS[conv](),
+            _COUPLINGS[coupling](hidden_channels=hidden_channels),
+        ]
     )
 
 

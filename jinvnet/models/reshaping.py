@@ -31,11 +31,14 @@ class Permute(nn.Module):
         """x: a batch of shape (batch, height, width, channels) or its shape struct."""
         channels = x.shape[-1]
         if self.kind not in ("reverse", "random"):
-            raise ValueError(f"Permute: kind must be 'reverse' or 'random', got {self.kind!r}")
+            raise ValueError(
+                f"Permute: kind must be 'reverse' or 'random', got {self.kind!r}"
+            )
         if self.kind == "reverse":
             return bijectors.Permute(permute.reverse(channels))
         permutation = self.variable(
-            "constants", "permutation",
+            "constants",
+            "permutation",
             lambda: permute.init(self.make_rng("params"), channels),
         )
         return bijectors.Permute(permutation.value)

@@ -63,7 +63,7 @@ def _log_det(params: Params, x: jax.Array) -> jax.Array:
 
 
 def forward(params: Params, x: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """y = (x + loc) * exp(log_scale).
+    """Y = (x + loc) * exp(log_scale).
 
     Args:
       params: `Params` of shape (channels,).
@@ -81,7 +81,7 @@ def forward(params: Params, x: jax.Array) -> tuple[jax.Array, jax.Array]:
 
 
 def inverse(params: Params, y: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """x = y * exp(-log_scale) - loc; returns (x, log|det dx/dy|)."""
+    """X = y * exp(-log_scale) - loc; returns (x, log|det dx/dy|)."""
     _validation.check_image(y, _NAME, channels=params.loc.shape[-1])
     x = y * jnp.exp(-params.log_scale) - params.loc
     return x, -_log_det(params, y)

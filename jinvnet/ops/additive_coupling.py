@@ -29,7 +29,10 @@ def init(
 ) -> Params:
     """Identity at initialisation (zero output layer)."""
     return coupling.init(
-        key, channels, outputs_per_channel=1, hidden_channels=hidden_channels,
+        key,
+        channels,
+        outputs_per_channel=1,
+        hidden_channels=hidden_channels,
         dtype=dtype,
     )
 

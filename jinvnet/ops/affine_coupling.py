@@ -31,7 +31,10 @@ def init(
 ) -> Params:
     """Zero output layer: t = 0 and s = sigmoid(2) at initialisation."""
     return coupling.init(
-        key, channels, outputs_per_channel=2, hidden_channels=hidden_channels,
+        key,
+        channels,
+        outputs_per_channel=2,
+        hidden_channels=hidden_channels,
         dtype=dtype,
     )
 

@@ -48,7 +48,7 @@ def _log_det(weight: jax.Array, x: jax.Array) -> jax.Array:
 
 
 def forward(params: Params, x: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """y = W x at every pixel.
+    """Y = W x at every pixel.
 
     Args:
       params: `Params` with weight of shape (channels, channels).
@@ -67,7 +67,7 @@ def forward(params: Params, x: jax.Array) -> tuple[jax.Array, jax.Array]:
 
 
 def inverse(params: Params, y: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """x = W^{-1} y at every pixel; returns (x, log|det dx/dy|)."""
+    """X = W^{-1} y at every pixel; returns (x, log|det dx/dy|)."""
     _check(params, y)
     weight_inv = jnp.linalg.inv(params.weight)
     x = jnp.einsum("...c,dc->...d", y, weight_inv)

@@ -55,7 +55,9 @@ def _factors(params: Params) -> tuple[jax.Array, jax.Array]:
     channels = params.log_scale.shape[-1]
     eye = jnp.eye(channels, dtype=params.lower.dtype)
     lower = jnp.tril(params.lower, -1) + eye
-    upper = jnp.triu(params.upper, 1) + jnp.diag(params.sign * jnp.exp(params.log_scale))
+    upper = jnp.triu(params.upper, 1) + jnp.diag(
+        params.sign * jnp.exp(params.log_scale)
+    )
     return lower, upper
 
 
@@ -79,7 +81,7 @@ def _log_det(params: Params, x: jax.Array) -> jax.Array:
 
 
 def forward(params: Params, x: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """y = W x at every pixel.
+    """Y = W x at every pixel.
 
     Args:
       params: `Params` for c channels.
@@ -97,7 +99,7 @@ def forward(params: Params, x: jax.Array) -> tuple[jax.Array, jax.Array]:
 
 
 def inverse(params: Params, y: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """x = U^{-1} L^{-1} P^T y at every pixel; returns (x, log|det dx/dy|)."""
+    """X = U^{-1} L^{-1} P^T y at every pixel; returns (x, log|det dx/dy|)."""
     _check(params, y)
     lower, upper = _factors(params)
     channels = params.log_scale.shape[-1]

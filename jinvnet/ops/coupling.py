@@ -42,7 +42,11 @@ def init(
     """Conditioner from c // 2 channels to `outputs_per_channel` * (c - c // 2)."""
     c_a, c_b = split_sizes(channels, "coupling")
     net = conv_net.init(
-        key, c_a, outputs_per_channel * c_b, hidden_channels=hidden_channels, dtype=dtype
+        key,
+        c_a,
+        outputs_per_channel * c_b,
+        hidden_channels=hidden_channels,
+        dtype=dtype,
     )
     return Params(net=net)
 

@@ -44,7 +44,7 @@ def _zero_log_det(x: jax.Array) -> jax.Array:
 
 
 def forward(permutation: jax.Array, x: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """y = x[..., permutation].
+    """Y = x[..., permutation].
 
     Args:
       permutation: integer array of shape (channels,).
@@ -61,6 +61,6 @@ def forward(permutation: jax.Array, x: jax.Array) -> tuple[jax.Array, jax.Array]
 
 
 def inverse(permutation: jax.Array, y: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """x = y[..., argsort(permutation)]; returns (x, 0)."""
+    """X = y[..., argsort(permutation)]; returns (x, 0)."""
     _check(permutation, y)
     return jnp.take(y, jnp.argsort(permutation), axis=-1), _zero_log_det(y)
