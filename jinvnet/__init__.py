@@ -1,6 +1,7 @@
 """jinvnet: invertible neural networks and normalizing flows in JAX/Flax."""
 
 from jinvnet import bijectors
+from jinvnet import checked
 from jinvnet import models
 from jinvnet import ops
 
@@ -8,6 +9,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "bijectors",
+    "checked",
     "models",
     "ops",
 ]

@@ -2,7 +2,7 @@
 
 import functools
 from types import ModuleType
-from typing import Any
+from typing import Any, Optional
 
 import distrax
 import jax
@@ -13,6 +13,7 @@ class OpBijector(distrax.Bijector):
 
     `op` is a module of `jinvnet.ops` with `forward(params, x)` and
     `inverse(params, y)` (or `forward(x)` / `inverse(y)` when `params` is None).
+    `inverse_options` are keyword arguments for `op.inverse` (e.g. a solver method).
     Subclasses only name their op and parameters; they add no math of their own.
     """
 
@@ -22,14 +23,17 @@ class OpBijector(distrax.Bijector):
         params: Any = None,
         *,
         is_constant_jacobian: bool = False,
+        inverse_options: Optional[dict[str, Any]] = None,
     ):
         super().__init__(event_ndims_in=3, is_constant_jacobian=is_constant_jacobian)
         self.params = params
+        options = inverse_options or {}
         if params is None:
-            self._forward_fn, self._inverse_fn = op.forward, op.inverse
+            self._forward_fn = op.forward
+            self._inverse_fn = functools.partial(op.inverse, **options)
         else:
             self._forward_fn = functools.partial(op.forward, params)
-            self._inverse_fn = functools.partial(op.inverse, params)
+            self._inverse_fn = functools.partial(op.inverse, params, **options)
 
     def forward_and_log_det(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
         """Computes y = f(x) and log|det J(f)(x)| (shape: the batch shape of x)."""
