@@ -6,6 +6,7 @@ methods, jit / vmap / grad, batch independence, dtypes, distrax integration and
 bad-rank / bad-dtype errors.
 """
 
+import functools
 import inspect
 
 import distrax
@@ -30,6 +31,29 @@ def _setup(name, dtype, seed=0):
     return case, params, case.build(params), x
 
 
+@functools.lru_cache(maxsize=None)
+def _compiled(name, dtype_name):
+    """Jitted forward/inverse of a case, compiled once per process and precision.
+
+    Most checks run through these so each case compiles a handful of programs
+    instead of dispatching every primitive eagerly; `test_jit_matches_eager` and
+    `test_composite_methods_agree` keep the eager path covered.
+    """
+    del dtype_name  # part of the cache key only
+    build = contract.BIJECTORS[name].build
+    forward = jax.jit(lambda p, v: build(p).forward_and_log_det(v))
+    inverse = jax.jit(lambda p, v: build(p).inverse_and_log_det(v))
+    return forward, inverse
+
+
+def _fns(name, dtype, params):
+    forward, inverse = _compiled(name, jnp.dtype(dtype).name)
+    return (
+        functools.partial(forward, params),
+        functools.partial(inverse, params),
+    )
+
+
 def _round_trip_tol(case, dtype):
     return tolerance(dtype, case.round_trip_rtol_f32, 1e-10)
 
@@ -42,28 +66,34 @@ def _assert_close(actual, desired, rtol, scale=None):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_round_trip(name, dtype):
-    case, _, bij, x = _setup(name, dtype)
-    y = bij.forward(x)
-    _assert_close(bij.inverse(y), x, _round_trip_tol(case, dtype))
+    case, params, _, x = _setup(name, dtype)
+    forward, inverse = _fns(name, dtype, params)
+    _assert_close(inverse(forward(x)[0])[0], x, _round_trip_tol(case, dtype))
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_reverse_round_trip(name, dtype):
-    case, _, bij, x = _setup(name, dtype)
-    z = jax.random.normal(jax.random.PRNGKey(7), bij.forward(x).shape, dtype)
-    _assert_close(bij.forward(bij.inverse(z)), z, _round_trip_tol(case, dtype))
+    case, params, _, x = _setup(name, dtype)
+    forward, inverse = _fns(name, dtype, params)
+    z = jax.random.normal(jax.random.PRNGKey(7), forward(x)[0].shape, dtype)
+    _assert_close(forward(inverse(z)[0])[0], z, _round_trip_tol(case, dtype))
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_log_det_matches_dense_jacobian(name, dtype):
-    _, _, bij, x = _setup(name, dtype)
-    _, log_det = bij.forward_and_log_det(x)
+    case, params, _, x = _setup(name, dtype)
+    forward, _ = _fns(name, dtype, params)
+    _, log_det = forward(x)
+
+    @jax.jit
+    def dense_jacobian(p, v):
+        def flat_forward(u):
+            return case.build(p).forward(u.reshape(x.shape[1:])).reshape(-1)
+
+        return jax.jacfwd(flat_forward)(v.reshape(-1))
+
     for i in range(BATCH):
-
-        def flat_forward(v):
-            return bij.forward(v.reshape(x.shape[1:])).reshape(-1)
-
-        jacobian = jax.jacfwd(flat_forward)(x[i].reshape(-1))
+        jacobian = dense_jacobian(params, x[i])
         sign, expected = np.linalg.slogdet(np.asarray(jacobian, np.float64))
         assert sign != 0, f"{name}: dense Jacobian is singular at example {i}"
         _assert_close(log_det[i], expected, tolerance(dtype, 1e-4, 1e-9))
@@ -71,9 +101,10 @@ def test_log_det_matches_dense_jacobian(name, dtype):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_inverse_log_det_is_minus_forward(name, dtype):
-    _, _, bij, x = _setup(name, dtype)
-    y, forward_log_det = bij.forward_and_log_det(x)
-    _, inverse_log_det = bij.inverse_and_log_det(y)
+    _, params, _, x = _setup(name, dtype)
+    forward, inverse = _fns(name, dtype, params)
+    y, forward_log_det = forward(x)
+    _, inverse_log_det = inverse(y)
     _assert_close(inverse_log_det, -forward_log_det, tolerance(dtype, 1e-5, 1e-8))
 
 
@@ -103,11 +134,13 @@ def test_jit_matches_eager(name, dtype):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_vmap_matches_batch(name, dtype):
-    _, _, bij, x = _setup(name, dtype)
-    y, log_det = bij.forward_and_log_det(x)
-    y_single, log_det_single = bij.forward_and_log_det(x[0])
+    case, params, _, x = _setup(name, dtype)
+    forward, _ = _fns(name, dtype, params)
+    y, log_det = forward(x)
+    y_single, log_det_single = forward(x[0])
     assert log_det_single.shape == ()
-    y_vmap, log_det_vmap = jax.vmap(bij.forward_and_log_det)(x)
+    vmapped = jax.jit(jax.vmap(lambda v: case.build(params).forward_and_log_det(v)))
+    y_vmap, log_det_vmap = vmapped(x)
     rtol = tolerance(dtype, 1e-5, 1e-12)
     _assert_close(y_vmap, y, rtol)
     _assert_close(log_det_vmap, log_det, rtol)
@@ -117,9 +150,10 @@ def test_vmap_matches_batch(name, dtype):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_examples_do_not_interact(name, dtype):
-    _, _, bij, x = _setup(name, dtype)
-    y, log_det = bij.forward_and_log_det(x)
-    y2, log_det2 = bij.forward_and_log_det(x.at[1].set(10.0 * x[1] + 3.0))
+    _, params, _, x = _setup(name, dtype)
+    forward, _ = _fns(name, dtype, params)
+    y, log_det = forward(x)
+    y2, log_det2 = forward(x.at[1].set(10.0 * x[1] + 3.0))
     np.testing.assert_allclose(y2[0], y[0], rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(log_det2[0], log_det[0], rtol=1e-6, atol=1e-6)
 
@@ -148,7 +182,8 @@ def test_gradients_are_finite(name, dtype):
         x_back = bij.inverse(y)
         return jnp.sum(y**2) - jnp.sum(log_det) + jnp.sum(x_back**2)
 
-    grad_params, grad_x = jax.grad(loss, argnums=(0, 1))(_float_leaves(params), x)
+    grad_fn = jax.jit(jax.grad(loss, argnums=(0, 1)))
+    grad_params, grad_x = grad_fn(_float_leaves(params), x)
     assert np.all(np.isfinite(grad_x)) and np.any(grad_x != 0)
     for g in grad_params:
         assert np.all(np.isfinite(g)), f"{name}: non-finite parameter gradient"
@@ -158,24 +193,28 @@ def test_gradients_are_finite(name, dtype):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_dtype_and_shapes_preserved(name, dtype):
-    _, _, bij, x = _setup(name, dtype)
-    y, log_det = bij.forward_and_log_det(x)
+    _, params, _, x = _setup(name, dtype)
+    forward, inverse = _fns(name, dtype, params)
+    y, log_det = forward(x)
     assert y.dtype == dtype and log_det.dtype == dtype
     assert log_det.shape == (BATCH,) and y.size == x.size
-    x_back, inverse_log_det = bij.inverse_and_log_det(y)
+    x_back, inverse_log_det = inverse(y)
     assert x_back.shape == x.shape and x_back.dtype == dtype
     assert inverse_log_det.shape == (BATCH,) and inverse_log_det.dtype == dtype
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_transformed_log_prob_is_change_of_variables(name, dtype):
-    _, _, bij, x = _setup(name, dtype)
-    y = bij.forward(x)
+    case, params, _, x = _setup(name, dtype)
+    forward, inverse = _fns(name, dtype, params)
+    y = forward(x)[0]
     base = distrax.Independent(
         distrax.Normal(jnp.zeros(x.shape[1:], dtype), jnp.ones(x.shape[1:], dtype)), 3
     )
-    log_prob = distrax.Transformed(base, bij).log_prob(y)
-    x_back, inverse_log_det = bij.inverse_and_log_det(y)
+    log_prob = jax.jit(
+        lambda p, v: distrax.Transformed(base, case.build(p)).log_prob(v)
+    )(params, y)
+    x_back, inverse_log_det = inverse(y)
     x_np = np.asarray(x_back, np.float64).reshape(BATCH, -1)
     base_log_prob = -0.5 * np.sum(x_np**2, 1) - 0.5 * x_np.shape[1] * np.log(2 * np.pi)
     expected = base_log_prob + np.asarray(inverse_log_det, np.float64)
@@ -184,16 +223,21 @@ def test_transformed_log_prob_is_change_of_variables(name, dtype):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_composes_with_distrax_chain_and_inverse(name, dtype):
-    _, _, bij, x = _setup(name, dtype)
-    y, log_det = bij.forward_and_log_det(x)
-    identity = distrax.Chain([distrax.Inverse(bij), bij])
-    x_back, zero = identity.forward_and_log_det(x)
+    case, params, _, x = _setup(name, dtype)
+    y, log_det = _fns(name, dtype, params)[0](x)
+
+    @jax.jit
+    def chained(p, v, w):
+        b = case.build(p)
+        identity = distrax.Chain([distrax.Inverse(b), b]).forward_and_log_det(v)
+        return identity, distrax.Inverse(b).forward_and_log_det(w)
+
+    (x_back, zero), (x_inv, inverse_log_det) = chained(params, x, y)
     rtol = tolerance(dtype, 1e-5, 1e-10)
     _assert_close(x_back, x, rtol)
     _assert_close(
         zero, np.zeros(BATCH), rtol, scale=max(1.0, float(np.abs(log_det).max()))
     )
-    x_inv, inverse_log_det = distrax.Inverse(bij).forward_and_log_det(y)
     _assert_close(x_inv, x, rtol)
     _assert_close(inverse_log_det, -log_det, rtol)
 
