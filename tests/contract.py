@@ -14,8 +14,7 @@ import distrax
 import jax
 import jax.numpy as jnp
 
-from jinvnet import bijectors
-from jinvnet import ops
+from jinvnet import bijectors, ops
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,13 +70,50 @@ def _conv1x1_lu(key, dtype):
     return perturb(params, k2, 0.3)._replace(sign=params.sign)
 
 
-def _coupling(op):
+def _coupling(op, channels=4):
     def init(key, dtype):
         k1, k2 = jax.random.split(key)
-        params = op.init(k1, 4, hidden_channels=8, dtype=dtype)
+        params = op.init(k1, channels, hidden_channels=8, dtype=dtype)
         return perturb(params, k2, 0.2)
 
     return init
+
+
+def _perturbed(init, scale=0.2):
+    """Trained-like params: `init(key, dtype)` plus N(0, scale^2) noise."""
+
+    def make(key, dtype):
+        k1, k2 = jax.random.split(key)
+        return perturb(init(k1, dtype), k2, scale)
+
+    return make
+
+
+def _revnet(coupling):
+    return lambda key, dtype: ops.revnet.init(
+        key, 4, coupling=coupling, hidden_channels=8, dtype=dtype
+    )
+
+
+def _emerging(key, dtype):
+    k1, k2 = jax.random.split(key)
+    params = ops.emerging.init(k1, 4, dtype=dtype)
+    noisy = perturb(params, k2, 0.2)
+    return noisy._replace(conv1x1=noisy.conv1x1._replace(sign=params.conv1x1.sign))
+
+
+def _cinc(unit_diagonal):
+    return lambda key, dtype: ops.cinc.init(
+        key, 4, unit_diagonal=unit_diagonal, dtype=dtype
+    )
+
+
+def _mint(key, dtype):
+    return ops.mint.init(key, 4, num_groups=2, spatial_shape=(4, 4), dtype=dtype)
+
+
+def _fft_conv(key, dtype):
+    return ops.fft_conv.init(key, 3, 3, noise=0.3, dtype=dtype)
 
 
 BIJECTORS: dict[str, Case] = {
@@ -93,4 +129,52 @@ BIJECTORS: dict[str, Case] = {
         lambda key, dtype: ops.sneaky_relu.init(0.2, dtype), bijectors.SneakyReLU
     ),
     "squeeze": Case(lambda key, dtype: None, lambda params: bijectors.Squeeze()),
+    "cinc": Case(_perturbed(_cinc(False)), bijectors.CInCConv),
+    "cinc_unit_diagonal_filter": Case(
+        _perturbed(_cinc(True)), lambda p: bijectors.CInCConv(p, method="filter")
+    ),
+    "cinc_scan": Case(
+        _perturbed(_cinc(False)), lambda p: bijectors.CInCConv(p, method="scan")
+    ),
+    "emerging": Case(_emerging, bijectors.EmergingConv),
+    "quad_coupling": Case(_coupling(ops.quad_coupling), bijectors.QuadCoupling),
+    "revnet_additive": Case(_perturbed(_revnet("additive")), bijectors.RevNetBlock),
+    "revnet_affine": Case(
+        _perturbed(_revnet("affine")),
+        lambda params: bijectors.RevNetBlock(params, coupling="affine"),
+    ),
+    "irevnet": Case(_coupling(ops.irevnet), bijectors.IRevNetBlock),
+    "irevnet_downsample": Case(
+        _perturbed(lambda key, dtype: ops.irevnet.init(
+            key, 4, downsample=True, hidden_channels=8, dtype=dtype)),
+        lambda params: bijectors.IRevNetBlock(params, downsample=True),
+    ),
+    "reversible_stack": Case(
+        _perturbed(lambda key, dtype: ops.reversible_stack.init(
+            key, 3, lambda k: _revnet("additive")(k, dtype)), scale=0.1),
+        lambda params: bijectors.ReversibleStack(
+            params, block=ops.revnet.additive, memory_saving=False),
+    ),
+    "split_prior": Case(_coupling(ops.split_prior), bijectors.SplitPrior),
+    "fft_conv": Case(_fft_conv, bijectors.FFTConv, event_shape=(4, 5, 3)),
+    "fft_conv_complex": Case(
+        _fft_conv, lambda p: bijectors.FFTConv(p, log_det_method="complex"), (5, 4, 3)
+    ),
+    "fft_conv_lifting": Case(
+        _fft_conv, lambda p: bijectors.FFTConv(p, log_det_method="lifting"), (4, 4, 3)
+    ),
+    "checkerboard": Case(lambda key, dtype: None, lambda p: bijectors.Checkerboard()),
+    "iavgpool": Case(lambda key, dtype: None, lambda p: bijectors.IAvgPool2d()),
+    "act_on_channels": Case(
+        _coupling(ops.affine_coupling, channels=2),
+        lambda params: bijectors.ActOnChannels(bijectors.AffineCoupling(params), 2),
+    ),
+    "mint_lower": Case(_perturbed(_mint, 0.3), bijectors.MintLayer),
+    "mint_upper": Case(
+        _perturbed(_mint, 0.3), lambda p: bijectors.MintLayer(p, upper=True)
+    ),
+    "mint_block": Case(
+        _perturbed(lambda k, d: (_mint(k, d), _mint(jax.random.fold_in(k, 1), d))),
+        lambda params: bijectors.mint_block(*params),
+    ),
 }

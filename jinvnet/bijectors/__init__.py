@@ -4,22 +4,50 @@ Images are NHWC with `event_ndims_in = 3`; every bijector composes with
 `distrax.Chain`, `distrax.Inverse` and `distrax.Transformed`.
 """
 
+from jinvnet.bijectors.act_on_channels import ActOnChannels
 from jinvnet.bijectors.actnorm import ActNorm
 from jinvnet.bijectors.additive_coupling import AdditiveCoupling
 from jinvnet.bijectors.affine_coupling import AffineCoupling
+from jinvnet.bijectors.checkerboard import Checkerboard
+from jinvnet.bijectors.cinc import CInCConv
 from jinvnet.bijectors.conv1x1 import Conv1x1
 from jinvnet.bijectors.conv1x1_lu import Conv1x1LU
+from jinvnet.bijectors.emerging import EmergingConv
+from jinvnet.bijectors.fft_conv import FFTConv
+from jinvnet.bijectors.iavgpool import IAvgPool2d
+from jinvnet.bijectors.mint import MintLayer
+from jinvnet.bijectors.mint import invert_with_diagnostics
+from jinvnet.bijectors.mint import mint_block
 from jinvnet.bijectors.permute import Permute
+from jinvnet.bijectors.quad_coupling import QuadCoupling
+from jinvnet.bijectors.reversible_stack import ReversibleStack
+from jinvnet.bijectors.revnet import IRevNetBlock
+from jinvnet.bijectors.revnet import RevNetBlock
 from jinvnet.bijectors.sneaky_relu import SneakyReLU
+from jinvnet.bijectors.split_prior import SplitPrior
 from jinvnet.bijectors.squeeze import Squeeze
 
 __all__ = [
     "ActNorm",
+    "ActOnChannels",
     "AdditiveCoupling",
     "AffineCoupling",
+    "Checkerboard",
+    "CInCConv",
     "Conv1x1",
     "Conv1x1LU",
+    "EmergingConv",
+    "FFTConv",
+    "IAvgPool2d",
+    "IRevNetBlock",
+    "MintLayer",
     "Permute",
+    "QuadCoupling",
+    "ReversibleStack",
+    "RevNetBlock",
     "SneakyReLU",
+    "SplitPrior",
     "Squeeze",
+    "invert_with_diagnostics",
+    "mint_block",
 ]

@@ -1,4 +1,4 @@
-"""Flax modules for additive and affine coupling layers."""
+"""Flax modules for additive, affine and quad coupling layers."""
 
 import functools
 from types import ModuleType
@@ -9,7 +9,13 @@ import jax
 
 from jinvnet import bijectors
 from jinvnet.models._initial import initial_value
-from jinvnet.ops import additive_coupling, affine_coupling, conv_net, coupling
+from jinvnet.ops import (
+    additive_coupling,
+    affine_coupling,
+    conv_net,
+    coupling,
+    quad_coupling,
+)
 
 
 def _declare_params(
@@ -59,3 +65,39 @@ class AffineCoupling(nn.Module):
         """x: a batch of shape (batch, height, width, channels) or its shape struct."""
         params = _declare_params(self, affine_coupling, x, self.hidden_channels)
         return bijectors.AffineCoupling(params)
+
+
+class QuadCoupling(nn.Module):
+    """Four-block coupling y_{i+1} = (x_{i+1} + t_i) * s_i (CInC Flow, Sec. 3.2).
+
+    Channels must be divisible by 4. t_i = 0, s_i = sigmoid(2) at initialisation.
+
+    Attributes:
+      hidden_channels: width of each of the three conditioners (default 64).
+    """
+
+    hidden_channels: int = 64
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> distrax.Bijector:
+        """x: a batch of shape (batch, height, width, channels) or its shape struct."""
+        make = functools.partial(
+            quad_coupling.init,
+            channels=x.shape[-1],
+            hidden_channels=self.hidden_channels,
+            dtype=x.dtype,
+        )
+        start = initial_value(self, make)
+        nets = tuple(
+            conv_net.Params(
+                *(
+                    self.param(
+                        f"net{i}_{name}",
+                        lambda key, i=i, n=name: getattr(start(key).nets[i], n),
+                    )
+                    for name in conv_net.Params._fields
+                )
+            )
+            for i in range(3)
+        )
+        return bijectors.QuadCoupling(quad_coupling.Params(nets=nets))

@@ -1,0 +1,15 @@
+"""Checkerboard downsampling bijector (seed 000's "Checkerboard DS")."""
+
+from jinvnet.bijectors._op_bijector import OpBijector
+from jinvnet.ops import checkerboard
+
+
+class Checkerboard(OpBijector):
+    """2x2 space to depth grouped by checkerboard colour, log-det 0.
+
+    Equations: `jinvnet.ops.checkerboard`. Maps (h, w, c) to (h/2, w/2, 4c). For
+    i-RevNet's downsampling use `Squeeze` (the same ordering as i-RevNet's psi).
+    """
+
+    def __init__(self):
+        super().__init__(checkerboard, is_constant_jacobian=True)

@@ -1,0 +1,26 @@
+"""Invertible circular k x k convolution in the Fourier domain (seed 000)."""
+
+from jinvnet.bijectors._op_bijector import OpBijector
+from jinvnet.ops import fft_conv
+
+
+class FFTConv(OpBijector):
+    """Circular convolution with an exact FFT inverse and log-det (Finzi et al. 2019).
+
+    Equations: `jinvnet.ops.fft_conv`. Event shape (height, width, channels), with
+    the kernel size at most height and width.
+
+    Args:
+      params: `fft_conv.Params` with a (k, k, c, c) kernel.
+      log_det_method: "complex", "lifting" or "rfft" (default, the fastest).
+    """
+
+    def __init__(
+        self,
+        params: fft_conv.Params,
+        *,
+        log_det_method: str = fft_conv.DEFAULT_LOG_DET_METHOD,
+    ):
+        op = fft_conv.with_log_det_method(log_det_method)
+        super().__init__(op, params, is_constant_jacobian=True)
+        self.log_det_method = log_det_method

@@ -1,0 +1,116 @@
+"""Mint layers (MintNet, seed 002): masked triangular layers, fixed-point inverse."""
+
+import functools
+import types
+from typing import Optional
+
+import distrax
+import jax
+
+from jinvnet.bijectors._op_bijector import OpBijector
+from jinvnet.ops import mint
+
+
+class MintLayer(OpBijector):
+    """One Mint layer m(x) with a lower (or upper) triangular Jacobian.
+
+    Equations: `jinvnet.ops.mint`. Event shape (height, width, channels). The
+    inverse runs Algorithm 1 with the tolerance loop (`mint.solve`), or with
+    exactly `num_steps` steps (`mint.solve_fixed_steps`) when that is set; call
+    `mint.solve` on `self.params` to see the residual and convergence flags.
+
+    Args:
+      params: `mint.Params`.
+      upper: upper instead of lower triangular masks (default False).
+      alpha: fixed-point step size, 0 < alpha < 2 (default 1.0).
+      tol: relative residual to stop at; None (default) picks it by dtype.
+      max_iters: most steps of the tolerance loop (default 100).
+      num_steps: if set, a fixed number of steps instead of the tolerance loop.
+    """
+
+    def __init__(
+        self,
+        params: mint.Params,
+        *,
+        upper: bool = False,
+        alpha: float = 1.0,
+        tol: Optional[float] = None,
+        max_iters: int = 100,
+        num_steps: Optional[int] = None,
+    ):
+        op = types.SimpleNamespace(
+            forward=functools.partial(mint.forward, upper=upper),
+            inverse=functools.partial(
+                mint.inverse,
+                upper=upper,
+                alpha=alpha,
+                tol=tol,
+                max_iters=max_iters,
+                num_steps=num_steps,
+            ),
+        )
+        super().__init__(op, params)
+        self.upper = upper
+        self.options = {"alpha": alpha, "tol": tol, "max_iters": max_iters}
+        self.num_steps = num_steps
+
+    def solve(self, y: jax.Array) -> mint.InverseResult:
+        """The inverse with its diagnostics (residual, iterations, converged)."""
+        self._check_inverse_input_shape(y)
+        if self.num_steps is None:
+            return mint.solve(self.params, y, upper=self.upper, **self.options)
+        options = {k: v for k, v in self.options.items() if k != "max_iters"}
+        return mint.solve_fixed_steps(
+            self.params, y, num_steps=self.num_steps, upper=self.upper, **options
+        )
+
+
+def invert_with_diagnostics(
+    bijector: distrax.Bijector, y: jax.Array
+) -> tuple[jax.Array, list[mint.InverseResult]]:
+    """Inverts a composition of bijectors, collecting every Mint layer's diagnostics.
+
+    `distrax.Chain`s are walked (their first element is inverted first); Mint
+    layers run `MintLayer.solve`, every other bijector its plain inverse.
+
+    Args:
+      bijector: a `MintLayer`, or a (nested) `distrax.Chain` containing them.
+      y: the output to invert, of shape (batch, height, width, channels).
+
+    Returns:
+      x and the list of `mint.InverseResult`s in the order the layers were inverted.
+    """
+    if isinstance(bijector, distrax.Chain):
+        results = []
+        for inner in bijector.bijectors:
+            y, inner_results = invert_with_diagnostics(inner, y)
+            results.extend(inner_results)
+        return y, results
+    if isinstance(bijector, MintLayer):
+        result = bijector.solve(y)
+        return result.x, [result]
+    return bijector.inverse(y), []
+
+
+def mint_block(
+    lower: mint.Params, upper: mint.Params, **inverse_options
+) -> distrax.Bijector:
+    """A paired Mint block: the lower layer, then the upper one (data to latent).
+
+    The pair's Jacobian is a product of a lower and an upper triangular matrix, so
+    it is dense: no output is blind to any input (Sec. 4 of the paper).
+
+    Args:
+      lower: parameters of the lower triangular layer (applied first).
+      upper: parameters of the upper triangular layer.
+      **inverse_options: `alpha`, `tol`, `max_iters`, `num_steps` for both layers.
+
+    Returns:
+      `distrax.Chain([MintLayer(upper, upper=True), MintLayer(lower)])`.
+    """
+    return distrax.Chain(
+        [
+            MintLayer(upper, upper=True, **inverse_options),
+            MintLayer(lower, **inverse_options),
+        ]
+    )

@@ -1,0 +1,34 @@
+"""A stack of identical reversible blocks, with optional memory-saving backprop."""
+
+import functools
+
+from jinvnet.bijectors._op_bijector import OpBijector
+from jinvnet.ops import reversible_stack
+from jinvnet.ops.reversible_stack import Block
+
+
+class ReversibleStack(OpBijector):
+    """Applies `depth` blocks of one kind in order, parameters stacked on axis 0.
+
+    Equations: `jinvnet.ops.reversible_stack`. With `memory_saving=True` (default)
+    gradients recompute activations from outputs (constant activation memory in
+    depth); that path supports reverse-mode autodiff only, so build the bijector
+    with `memory_saving=False` for `jax.jvp` / `jax.jacfwd` (e.g. diagnostics).
+
+    Args:
+      params: block parameters stacked along a leading depth axis
+        (`ops.reversible_stack.init`).
+      block: the block, e.g. `ops.revnet.additive` or `ops.irevnet.block`.
+      memory_saving: recompute instead of storing activations (default True).
+    """
+
+    def __init__(self, params, *, block: Block, memory_saving: bool = True):
+        op = Block(
+            functools.partial(
+                reversible_stack.forward, block, memory_saving=memory_saving
+            ),
+            functools.partial(reversible_stack.inverse, block),
+        )
+        super().__init__(op, params, is_constant_jacobian=False)
+        self.block = block
+        self.memory_saving = memory_saving

@@ -1,0 +1,31 @@
+"""RevNet and i-RevNet reversible block bijectors (seed 004)."""
+
+from jinvnet.bijectors._op_bijector import OpBijector
+from jinvnet.ops import irevnet, revnet
+
+
+class RevNetBlock(OpBijector):
+    """RevNet block y1 = x1 + F(x2), y2 = x2 + G(y1), or its affine variant.
+
+    Equations: `jinvnet.ops.revnet`. Event shape (height, width, channels), channels
+    even.
+
+    Args:
+      params: `ops.revnet.Params`.
+      coupling: "additive" (default, log-det 0) or "affine".
+    """
+
+    def __init__(self, params: revnet.Params, *, coupling: str = "additive"):
+        super().__init__(revnet.block(coupling), params, is_constant_jacobian=False)
+
+
+class IRevNetBlock(OpBijector):
+    """i-RevNet block y = [S(x2), S(x1) + F(S(x2))] with optional 2x2 downsampling S.
+
+    Equations: `jinvnet.ops.irevnet`. Maps (h, w, c) to (h/2, w/2, 4c) when
+    `downsample`, else keeps the shape.
+    """
+
+    def __init__(self, params: irevnet.Params, *, downsample: bool = False):
+        op = irevnet.downsampling_block if downsample else irevnet.block
+        super().__init__(op, params, is_constant_jacobian=False)

@@ -1,0 +1,59 @@
+"""Flax module for the emerging convolution (Hoogeboom et al. 2019)."""
+
+import functools
+
+import distrax
+import flax.linen as nn
+import jax
+
+from jinvnet import bijectors
+from jinvnet.models._initial import initial_value
+from jinvnet.ops import conv1x1_lu, emerging
+
+
+class EmergingConv(nn.Module):
+    """LU 1x1 plus two masked k x k convolutions; returns `bijectors.EmergingConv`.
+
+    Starts as a random rotation (the 1x1) with small masked taps
+    (`ops.emerging.init`). The 1x1's permutation and signs live in the
+    `constants` collection, as in `Conv1x1LU`.
+
+    Attributes:
+      kernel_size: k, odd (default 3).
+      method: inverse solver, "fast" (default) or "scan".
+      init_scale: standard deviation of the initial taps (default 0.01).
+    """
+
+    kernel_size: int = 3
+    method: str = "fast"
+    init_scale: float = 0.01
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> distrax.Bijector:
+        """x: a batch of shape (batch, height, width, channels) or its shape struct."""
+        make = functools.partial(
+            emerging.init,
+            channels=x.shape[-1],
+            kernel_size=self.kernel_size,
+            scale=self.init_scale,
+            dtype=x.dtype,
+        )
+        start = initial_value(self, make)
+        fixed = {
+            name: self.variable(
+                "constants", name, lambda n=name: getattr(start(None).conv1x1, n)
+            ).value
+            for name in ("permutation", "sign")
+        }
+        learned = {
+            name: self.param(name, lambda key, n=name: getattr(start(key).conv1x1, n))
+            for name in ("lower", "upper", "log_scale")
+        }
+        kernels = {
+            name: self.param(name, lambda key, n=name: getattr(start(key), n))
+            for name in ("causal", "anticausal")
+        }
+        params = emerging.Params(
+            conv1x1=conv1x1_lu.Params(**fixed, **learned), **kernels
+        )
+        return bijectors.EmergingConv(params, method=self.method)

@@ -1,0 +1,359 @@
+"""Multi-scale flows (Glow, Emerging, CInC Flow) as one shape-preserving bijector.
+
+The architecture of Glow (Kingma & Dhariwal 2018), Emerging convolutions
+(Hoogeboom et al. 2019) and CInC Flow (seed 001, Fig. 3): L levels, each a squeeze,
+D flow steps {ActNorm, invertible convolution, coupling}, and (except the last) a
+split whose factored-out half gets a learned conditional prior.
+
+Layout (our design, `DESIGN.md` "The whole flow is one bijector"). Level l maps
+an image of shape (h, w, c) to a latent of the same shape:
+
+    M_l = unsqueeze o ActOnChannels(2c, M_{l+1}) o SplitPrior o steps o squeeze
+    M_L = unsqueeze o steps o squeeze                       (last level, no split)
+
+After the squeeze the level works at (h/2, w/2, 4c); `SplitPrior` keeps the first 2c
+channels and whitens the other 2c by N(mu(z1), sigma(z1)^2); the next level acts on
+the kept 2c channels only (`ActOnChannels`) and returns them in the same shape; the
+final unsqueeze restores (h, w, c). Every factored-out z stays in the output, which
+is a fixed permutation of Glow's concatenated latents, so the standard normal base
+of `FlowDensity` is exactly the hierarchical prior and the round trip carries every
+split z. Log-det: the sum over all steps and splits (squeezes contribute 0).
+"""
+
+import math
+from typing import Any
+
+import distrax
+import flax.linen as nn
+import jax
+
+from jinvnet import _validation, bijectors
+from jinvnet.models.actnorm import ActNorm
+from jinvnet.models.cinc import CInCConv
+from jinvnet.models.conv1x1 import Conv1x1LU
+from jinvnet.models.coupling import AffineCoupling, QuadCoupling
+from jinvnet.models.emerging import EmergingConv
+from jinvnet.models.fft_conv import FFTConv
+from jinvnet.models.reshaping import Squeeze
+from jinvnet.models.sequential import Sequential, propagate
+from jinvnet.models.split import ActOnChannels, SplitPrior
+from jinvnet.ops import emerging as emerging_op
+
+CONVS = ("1x1", "emerging", "cinc", "fft")
+COUPLINGS = ("affine", "quad")
+INVERSE_METHODS = ("fast", "scan")
+
+
+def _conv(kind: str, inverse_method: str) -> nn.Module:
+    """The invertible convolution of one step; `inverse_method` where it applies."""
+    if kind == "cinc":
+        return CInCConv(method=inverse_method)
+    if kind == "emerging":
+        return EmergingConv(method=inverse_method)
+    if kind == "fft":
+        return FFTConv()
+    return Conv1x1LU()
+
+
+def _coupling(kind: str, hidden_channels: int) -> nn.Module:
+    """The coupling of one step; quad needs 4 | channels, as squeezed ones are."""
+    if kind == "quad":
+        return QuadCoupling(hidden_channels=hidden_channels)
+    return AffineCoupling(hidden_channels=hidden_channels)
+
+
+class _Unsqueeze(nn.Module):
+    """Depth to space, the inverse of `Squeeze`; no parameters."""
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> distrax.Bijector:
+        return distrax.Inverse(bijectors.Squeeze())
+
+
+class _Step(nn.Module):
+    """One flow step: ActNorm, invertible convolution, coupling."""
+
+    conv: str
+    coupling: str
+    hidden_channels: int
+    inverse_method: str
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> distrax.Bijector:
+        layers = [
+            ActNorm(),
+            _conv(self.conv, self.inverse_method),
+            _coupling(self.coupling, self.hidden_channels),
+        ]
+        return Sequential(layers)(x)
+
+
+class _Level(nn.Module):
+    """Level `level` of the flow (0-based) and, nested inside it, all later ones."""
+
+    level: int
+    num_levels: int
+    steps_per_level: int
+    conv: str
+    coupling: str
+    hidden_channels: int
+    prior_hidden_channels: int
+    inverse_method: str
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> distrax.Bijector:
+        step = dict(
+            conv=self.conv,
+            coupling=self.coupling,
+            hidden_channels=self.hidden_channels,
+            inverse_method=self.inverse_method,
+        )
+        layers = [Squeeze()]
+        layers += [_Step(**step, name=f"step{d}") for d in range(self.steps_per_level)]
+        if self.level + 1 < self.num_levels:
+            kept = 2 * x.shape[-1]  # half of the 4c channels after the squeeze
+            later = _Level(
+                level=self.level + 1,
+                num_levels=self.num_levels,
+                steps_per_level=self.steps_per_level,
+                prior_hidden_channels=self.prior_hidden_channels,
+                name="next_level",
+                **step,
+            )
+            layers += [
+                SplitPrior(self.prior_hidden_channels, name="split_prior"),
+                ActOnChannels(later, kept, name="on_kept_half"),
+            ]
+        layers.append(_Unsqueeze())
+        chain = []
+        for layer in layers:
+            bijector = layer(x)
+            x = propagate(self, bijector, x)
+            chain.append(bijector)
+        return distrax.Chain(chain[::-1])
+
+
+class MultiScaleFlow(nn.Module):
+    """L levels of D steps {ActNorm, invertible conv, coupling}, squeezes and splits.
+
+    `__call__(x)` returns the data-to-latent bijector; the latent has x's shape
+    (module docstring). Wrap it in `FlowDensity` for `log_prob` and `sample`.
+
+    Attributes:
+      num_levels: L, the number of levels (default 3); height and width must be
+        divisible by 2**L.
+      steps_per_level: D, flow steps per level (default 32).
+      conv: invertible convolution, one of `CONVS` (default "1x1", Glow's LU 1x1).
+      coupling: coupling layer, one of `COUPLINGS` (default "affine").
+      hidden_channels: width of the coupling conditioners (default 512).
+      prior_hidden_channels: width of the split priors' conditioners; None (the
+        default) uses `hidden_channels`.
+      inverse_method: "fast" (default) or "scan", passed to the convolutions with
+        a sequential reference inverse (CInC, emerging); ignored by the others.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jinvnet.models import FlowDensity
+      >>> flow = MultiScaleFlow(num_levels=2, steps_per_level=1, hidden_channels=8)
+      >>> model = FlowDensity(flow)
+      >>> x = jax.random.normal(jax.random.PRNGKey(0), (4, 8, 8, 3))
+      >>> variables = model.init(jax.random.PRNGKey(1), x)
+      >>> model.apply(variables, x).log_prob(x).shape
+      (4,)
+    """
+
+    num_levels: int = 3
+    steps_per_level: int = 32
+    conv: str = "1x1"
+    coupling: str = "affine"
+    hidden_channels: int = 512
+    prior_hidden_channels: int | None = None
+    inverse_method: str = "fast"
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> distrax.Bijector:
+        """x: a batch of shape (batch, height, width, channels) or its shape struct."""
+        _check_config(self, x)
+        prior_hidden = self.prior_hidden_channels or self.hidden_channels
+        return _Level(
+            level=0,
+            num_levels=self.num_levels,
+            steps_per_level=self.steps_per_level,
+            conv=self.conv,
+            coupling=self.coupling,
+            hidden_channels=self.hidden_channels,
+            prior_hidden_channels=prior_hidden,
+            inverse_method=self.inverse_method,
+            name="level0",
+        )(x)
+
+
+def _check_config(flow: MultiScaleFlow, x: Any) -> None:
+    name = "MultiScaleFlow"
+    for what in ("num_levels", "steps_per_level", "hidden_channels"):
+        _validation.check_positive_int(getattr(flow, what), name, what)
+    if flow.conv not in CONVS:
+        raise ValueError(f"{name}: conv must be one of {CONVS}, got {flow.conv!r}")
+    if flow.coupling not in COUPLINGS:
+        raise ValueError(
+            f"{name}: coupling must be one of {COUPLINGS}, got {flow.coupling!r}"
+        )
+    if flow.inverse_method not in INVERSE_METHODS:
+        raise ValueError(
+            f"{name}: inverse_method must be one of {INVERSE_METHODS}, got "
+            f"{flow.inverse_method!r}"
+        )
+    if len(x.shape) != 4:
+        raise ValueError(
+            f"{name}: expected a batch of shape (batch, height, width, channels), got "
+            f"shape {tuple(x.shape)}"
+        )
+    factor = 2**flow.num_levels
+    _validation.check_divisible(
+        x.shape[1], factor, name, f"height (2**L, L={flow.num_levels})"
+    )
+    _validation.check_divisible(
+        x.shape[2], factor, name, f"width (2**L, L={flow.num_levels})"
+    )
+
+
+def _masked_entries(module_name: str, leaf_name: str, shape: tuple) -> int:
+    """Stored entries that a layer's mask keeps at zero (never trained)."""
+    channels = shape[-1]
+    triangle = channels * (channels + 1) // 2
+    if module_name.startswith("CInCConv") and leaf_name == "kernel":
+        return triangle  # centre tap: strict upper triangle and diagonal (log_diag)
+    if module_name.startswith(("Conv1x1LU", "EmergingConv")) and leaf_name in (
+        "lower",
+        "upper",
+    ):
+        return triangle  # unit / exp(log_scale) diagonal and the other triangle
+    if module_name.startswith("EmergingConv") and leaf_name in ("causal", "anticausal"):
+        kernel_size = shape[0]
+        return math.prod(shape) - int(emerging_op.mask(channels, kernel_size).sum())
+    return 0
+
+
+def count_params(params: Any, *, free: bool = False) -> int:
+    """Number of scalars in a parameter pytree (e.g. `variables["params"]`).
+
+    Args:
+      params: the "params" collection, as arrays or `jax.ShapeDtypeStruct`s (from
+        `jax.eval_shape(model.init, ...)`, which costs no compute).
+      free: if True, leave out the entries that masks hold at zero: the centre
+        tap's upper triangle and diagonal of `CInCConv` kernels (so one CInC layer
+        counts 9n^2 - n(n-1)/2, seed 003) and the masked triangles and diagonals of
+        `Conv1x1LU` factors (n^2 per layer), and the masked taps of `EmergingConv`
+        (10n^2 - n per layer for k = 3, seed 003). Default False: every stored
+        scalar.
+
+    Returns:
+      The count.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> count_params({"a": jnp.zeros((3, 4)), "b": [jnp.zeros(5)]})
+      17
+    """
+    total = 0
+    for path, leaf in jax.tree_util.tree_leaves_with_path(params):
+        shape = tuple(leaf.shape)
+        total += math.prod(shape)
+        if free and len(path) >= 2:
+            module_name, leaf_name = (getattr(k, "key", str(k)) for k in path[-2:])
+            total -= _masked_entries(str(module_name), str(leaf_name), shape)
+    return total
+
+
+def glow(
+    *, num_levels: int = 3, steps_per_level: int = 32, hidden_channels: int = 512
+) -> MultiScaleFlow:
+    """Glow: LU 1x1 convolutions and affine couplings (Kingma & Dhariwal 2018).
+
+    Args:
+      num_levels: L (default 3).
+      steps_per_level: D (default 32).
+      hidden_channels: conditioner width (default 512).
+    """
+    return MultiScaleFlow(
+        num_levels=num_levels,
+        steps_per_level=steps_per_level,
+        conv="1x1",
+        coupling="affine",
+        hidden_channels=hidden_channels,
+    )
+
+
+def emerging(
+    *,
+    num_levels: int = 3,
+    steps_per_level: int = 32,
+    hidden_channels: int = 512,
+    inverse_method: str = "fast",
+) -> MultiScaleFlow:
+    """Emerging convolutions and affine couplings (Hoogeboom et al. 2019).
+
+    Args:
+      num_levels: L (default 3).
+      steps_per_level: D (default 32).
+      hidden_channels: conditioner width (default 512).
+      inverse_method: "fast" (default) or "scan", the sequential reference.
+    """
+    return MultiScaleFlow(
+        num_levels=num_levels,
+        steps_per_level=steps_per_level,
+        conv="emerging",
+        coupling="affine",
+        hidden_channels=hidden_channels,
+        inverse_method=inverse_method,
+    )
+
+
+def cinc(
+    *,
+    num_levels: int = 3,
+    steps_per_level: int = 32,
+    hidden_channels: int = 512,
+    inverse_method: str = "fast",
+) -> MultiScaleFlow:
+    """CInC Flow: CInC 3x3 convolutions and affine couplings (seed 001).
+
+    Args:
+      num_levels: L (default 3).
+      steps_per_level: D (default 32).
+      hidden_channels: conditioner width (default 512).
+      inverse_method: "fast" (default) or "scan", the sequential reference.
+    """
+    return MultiScaleFlow(
+        num_levels=num_levels,
+        steps_per_level=steps_per_level,
+        conv="cinc",
+        coupling="affine",
+        hidden_channels=hidden_channels,
+        inverse_method=inverse_method,
+    )
+
+
+def cinc_quad(
+    *,
+    num_levels: int = 3,
+    steps_per_level: int = 32,
+    hidden_channels: int = 512,
+    inverse_method: str = "fast",
+) -> MultiScaleFlow:
+    """CInC Flow with quad coupling (seed 001, Sec. 3.2).
+
+    Args:
+      num_levels: L (default 3).
+      steps_per_level: D (default 32).
+      hidden_channels: conditioner width (default 512).
+      inverse_method: "fast" (default) or "scan", the sequential reference.
+    """
+    return MultiScaleFlow(
+        num_levels=num_levels,
+        steps_per_level=steps_per_level,
+        conv="cinc",
+        coupling="quad",
+        hidden_channels=hidden_channels,
+        inverse_method=inverse_method,
+    )

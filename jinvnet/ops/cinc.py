@@ -1,0 +1,359 @@
+"""CInC: an invertible k x k convolution by top-left padding and a masked kernel.
+
+Nagar, Dufraisse and Varma 2021, "CInC Flow" (seed 001, Sec. 3.1, Theorem 1;
+seed 003). Pad the input by k - 1 at the top and the left and convolve "valid",
+so output pixel (i, j) reads inputs (i - k + 1 .. i, j - k + 1 .. j). The tap on
+the current pixel, A = K[k - 1, k - 1], is masked to a lower-triangular c x c
+matrix, so in raster order (row, column, channel) the Jacobian is lower
+triangular with diag(A) repeated H * W times.
+
+Params: `Params(kernel, log_diag)`. `kernel` has shape (k, k, c, c) laid out as
+(row, column, out, in); the strict upper triangle and the diagonal of its
+centre tap are masked out. The diagonal is diag(A) = exp(log_diag) (learned,
+positive, so the layer is invertible for every value) or, with
+`log_diag=None`, the seed's unit-diagonal variant diag(A) = 1. Free parameters
+for k = 3: 9c^2 - c(c - 1)/2 with a learned diagonal (seed 003), c fewer with a
+unit diagonal.
+
+    forward:  y[i, j] = sum_{a, b < k} K[a, b] @ x[i + a - k + 1, j + b - k + 1]
+              (x = 0 outside the image),
+              log|det dy/dx| = H * W * sum(log_diag)        (0 for unit diagonal)
+    inverse:  back substitution in raster order,
+              x[i, j] = A^{-1} (y[i, j] - sum_{(a, b) != (k-1, k-1)} K[a, b] @ x[...]),
+              log|det dx/dy| = -H * W * sum(log_diag)
+
+Inverse methods (`inverse(..., method=...)`), all exact up to rounding:
+
+- "scan": the reference; one `lax.scan` step per pixel with a c x c triangular
+  solve (the seed's sequential algorithm, jit-compiled), H * W steps.
+- "wavefront": all pixels on one anti-diagonal i + j = t are solved together,
+  H + W - 1 steps.
+- "filter": the inverse of a quarter-plane causal convolution is a quarter-plane
+  causal convolution, x = h * y. Its impulse response h (H x W x c x c) is one
+  wavefront solve of c impulses, and it is applied to the batch as one FFT
+  convolution with 2H x 2W zero padding (no wrap-around). Falls back to the
+  wavefront when unsafe (below).
+- "fast" (default): the wavefront. It is exact with no safety check, and on
+  the 2-core dev CPU (16x16x12 and 32x32x12) it was the fastest: 1.4-1.7x the
+  scan at batch 100, where the jit-compiled scan is already flop-bound, and
+  3-13x at batch 1; the filter's FFTs made it slower than both
+  (docs/benchmarks.md, "CInC inverse (issue 5)").
+
+Safety criterion of the filter: the gain g = max_o sum_{m, n, c_in}
+|h[m, n, o, c_in]| is the induced infinity norm of the inverse, ||x||_inf <=
+g ||y||_inf. Measured in float32 (c = 12, 16x16): the filter's error is about
+1e-8 * g relative to max |x| (2.6e-6 at g = 5e2, 2.8e-4 at g = 3e4), so
+"filter" uses the FFT only when g <= max_gain (default `default_max_gain`:
+1e-4 / eps, i.e. 839 in float32 and 4.5e11 in float64) and g is finite, and the
+wavefront otherwise, through `lax.cond` (under `vmap` over parameters both
+branches run). A large g means the layer itself is ill-conditioned: the exact
+solvers then also lose forward accuracy (about eps * g; at g = 3e4 the wavefront
+was off by 1.2e-4) although their residual stays small, so g, not the
+residual, is the warning sign. `inverse_with_diagnostics` reports min |diag A|,
+g and the residual ||f(f^{-1}(y)) - y||_inf.
+"""
+
+import functools
+from typing import NamedTuple, Optional
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jinvnet import _validation
+from jinvnet.ops import _causal_conv
+
+_NAME = "cinc"
+
+METHODS = ("fast", "wavefront", "filter", "scan")
+
+
+class Params(NamedTuple):
+    """CInC parameters.
+
+    Attributes:
+      kernel: (k, k, c, c) as (row, column, out, in); masked by `mask`.
+      log_diag: (c,) log of the centre tap's diagonal, or None for a unit diagonal.
+    """
+
+    kernel: jax.Array
+    log_diag: Optional[jax.Array]
+
+
+class Diagnostics(NamedTuple):
+    """Stability report of one inverse.
+
+    Attributes:
+      min_abs_diagonal: min |diag A| of the centre tap (singular as it reaches 0).
+      gain_bound: sum |h| bound on ||f^{-1}||_inf (see the module docstring).
+      residual: ||f(x) - y||_inf of the returned x, over the whole batch.
+      used_filter: whether the FFT inverse filter was used (method "filter").
+    """
+
+    min_abs_diagonal: jax.Array
+    gain_bound: jax.Array
+    residual: jax.Array
+    used_filter: jax.Array
+
+
+def mask(channels: int, kernel_size: int = 3) -> np.ndarray:
+    """The 0/1 mask of the free kernel entries: all taps, centre strictly lower."""
+    _validation.check_positive_int(channels, _NAME, "channels")
+    _validation.check_positive_int(kernel_size, _NAME, "kernel_size")
+    m = np.ones((kernel_size, kernel_size, channels, channels))
+    m[-1, -1] = np.tril(np.ones((channels, channels)), -1)
+    return m
+
+
+def num_parameters(
+    channels: int, kernel_size: int = 3, *, unit_diagonal: bool = False
+) -> int:
+    """Free parameters: k^2 c^2 - c (c + 1) / 2, plus c for a learned diagonal."""
+    free = kernel_size**2 * channels**2 - channels * (channels + 1) // 2
+    return free if unit_diagonal else free + channels
+
+
+def init(
+    key: chex.PRNGKey,
+    channels: int,
+    *,
+    kernel_size: int = 3,
+    unit_diagonal: bool = False,
+    scale: float = 0.01,
+    dtype: jnp.dtype = jnp.float32,
+) -> Params:
+    """Near the identity: taps ~ N(0, scale^2), log_diag ~ N(0, scale^2).
+
+    Args:
+      key: PRNG key.
+      channels: c.
+      kernel_size: k (default 3).
+      unit_diagonal: the seed's always-invertible variant with diag A = 1.
+      scale: standard deviation of the noise (default 0.01).
+      dtype: parameter dtype.
+
+    Returns:
+      `Params`; the centre diagonal is 1 + O(scale).
+    """
+    m = mask(channels, kernel_size)
+    k_kernel, k_diag = jax.random.split(key)
+    shape = (kernel_size, kernel_size, channels, channels)
+    kernel = scale * jax.random.normal(k_kernel, shape, dtype) * m.astype(dtype)
+    log_diag = (
+        None if unit_diagonal else scale * jax.random.normal(k_diag, (channels,), dtype)
+    )
+    return Params(kernel=kernel, log_diag=log_diag)
+
+
+def _check_params(params: Params) -> tuple[int, int]:
+    shape = tuple(jnp.shape(params.kernel))
+    if len(shape) != 4 or shape[0] != shape[1] or shape[2] != shape[3]:
+        raise ValueError(
+            f"{_NAME}: `kernel` must have shape (k, k, c, c), got shape {shape}"
+        )
+    if params.log_diag is not None and tuple(jnp.shape(params.log_diag)) != (shape[2],):
+        raise ValueError(
+            f"{_NAME}: `log_diag` must have shape ({shape[2]},) to match the kernel, "
+            f"got shape {tuple(jnp.shape(params.log_diag))}"
+        )
+    return shape[0], shape[2]
+
+
+def _check(params: Params, x: jax.Array) -> None:
+    _, channels = _check_params(params)
+    _validation.check_image(x, _NAME, channels=channels)
+
+
+def effective_kernel(params: Params) -> jax.Array:
+    """The masked kernel with diag A = exp(log_diag) (or 1) on the centre tap."""
+    kernel_size, channels = _check_params(params)
+    m = jnp.asarray(mask(channels, kernel_size), params.kernel.dtype)
+    kernel = params.kernel * m
+    diag = (
+        jnp.ones((channels,), kernel.dtype)
+        if params.log_diag is None
+        else jnp.exp(params.log_diag)
+    )
+    return kernel.at[-1, -1].add(jnp.diag(diag))
+
+
+def _anchor(params: Params) -> tuple[int, int]:
+    kernel_size = params.kernel.shape[0]
+    return kernel_size - 1, kernel_size - 1
+
+
+def _log_det(params: Params, x: jax.Array) -> jax.Array:
+    height, width = x.shape[-3], x.shape[-2]
+    total = 0.0 if params.log_diag is None else jnp.sum(params.log_diag)
+    log_det = height * width * total
+    return jnp.broadcast_to(log_det, _validation.event_batch_shape(x)).astype(x.dtype)
+
+
+def min_abs_diagonal(params: Params) -> jax.Array:
+    """Min |diag A|; the layer is singular exactly when it is 0 (Theorem 1)."""
+    if params.log_diag is None:
+        return jnp.ones((), params.kernel.dtype)
+    return jnp.min(jnp.exp(params.log_diag))
+
+
+def default_max_gain(dtype: jnp.dtype) -> float:
+    """Largest gain for which "filter" uses the FFT: 1e-4 / eps of `dtype`."""
+    return 1e-4 / float(jnp.finfo(dtype).eps)
+
+
+@jax.jit
+def forward(params: Params, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Y = K * x with top-left padding (seed 001, Sec. 3.1).
+
+    Args:
+      params: `Params` for c channels.
+      x: input of shape (..., height, width, c).
+
+    Returns:
+      y of the shape of x, and log|det dy/dx| of the batch shape.
+
+    Raises:
+      ValueError: wrong rank, non-floating dtype, channel mismatch or a kernel
+        that is not (k, k, c, c).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> params = init(jax.random.PRNGKey(0), 4)
+      >>> x = jax.random.normal(jax.random.PRNGKey(1), (2, 8, 8, 4))
+      >>> y, log_det = forward(params, x)
+      >>> x_back, _ = inverse(params, y, method="scan")
+      >>> bool(jnp.allclose(x_back, x, atol=1e-5))
+      True
+    """
+    _check(params, x)
+    y = _causal_conv.conv(effective_kernel(params), x, _anchor(params))
+    return y, _log_det(params, x)
+
+
+def inverse_filter(
+    params: Params, height: int, width: int, dtype: Optional[jnp.dtype] = None
+) -> tuple[jax.Array, jax.Array]:
+    """Impulse response h of the inverse on a height x width image, and its gain.
+
+    x[i, j] = sum_{m <= i, n <= j} h[m, n] @ y[i - m, j - n] for every input y.
+
+    Args:
+      params: `Params` for c channels.
+      height: H.
+      width: W.
+      dtype: dtype of the computation (default: the kernel's).
+
+    Returns:
+      h of shape (H, W, c_out, c_in), and the gain max_o sum |h[:, :, o, :]|, an
+      upper bound on ||f^{-1}||_inf (inf when h overflows).
+    """
+    _, channels = _check_params(params)
+    dtype = params.kernel.dtype if dtype is None else dtype
+    impulses = jnp.zeros((channels, height, width, channels), dtype)
+    impulses = impulses.at[:, 0, 0, :].set(jnp.eye(channels, dtype=dtype))
+    response = _causal_conv.solve_wavefront(
+        effective_kernel(params),
+        impulses,
+        _anchor(params),
+        unit_diagonal=params.log_diag is None,
+    )  # (c_in, H, W, c_out)
+    h = jnp.transpose(response, (1, 2, 3, 0))
+    gain = jnp.max(jnp.sum(jnp.abs(h), axis=(0, 1, 3)))
+    # An overflowing response gives inf - inf = NaN inside h: report it as inf.
+    return h, jnp.where(jnp.isnan(gain), jnp.inf, gain)
+
+
+def apply_inverse_filter(h: jax.Array, y: jax.Array) -> jax.Array:
+    """X = h * y (causal, truncated to the image) by FFT with 2H x 2W padding."""
+    height, width = y.shape[-3], y.shape[-2]
+    size = (2 * height, 2 * width)
+    h_f = jnp.fft.rfft2(h, s=size, axes=(0, 1))
+    y_f = jnp.fft.rfft2(y, s=size, axes=(-3, -2))
+    x_f = jnp.einsum("...fgi,fgoi->...fgo", y_f, h_f)
+    x = jnp.fft.irfft2(x_f, s=size, axes=(-3, -2))
+    return x[..., :height, :width, :].astype(y.dtype)
+
+
+def _solve(
+    params: Params, y: jax.Array, method: str, max_gain: Optional[float]
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """(x, gain bound, used_filter); the gain is NaN for methods that skip it."""
+    if method not in METHODS:
+        raise ValueError(f"{_NAME}: method must be one of {METHODS}, got {method!r}")
+    return _solve_jit(params, y, method, max_gain)
+
+
+@functools.partial(jax.jit, static_argnames=("method", "max_gain"))
+def _solve_jit(
+    params: Params, y: jax.Array, method: str, max_gain: Optional[float]
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    kernel = effective_kernel(params)
+    unit = params.log_diag is None
+    anchor = _anchor(params)
+    if method == "scan":
+        x = _causal_conv.solve_scan(kernel, y, anchor, unit_diagonal=unit)
+        return x, jnp.full((), jnp.nan, y.dtype), jnp.zeros((), bool)
+    if method in ("fast", "wavefront"):
+        x = _causal_conv.solve_wavefront(kernel, y, anchor, unit_diagonal=unit)
+        return x, jnp.full((), jnp.nan, y.dtype), jnp.zeros((), bool)
+    h, gain = inverse_filter(params, y.shape[-3], y.shape[-2], y.dtype)
+    limit = default_max_gain(y.dtype) if max_gain is None else max_gain
+    safe = jnp.isfinite(gain) & (gain <= limit)
+    x = jax.lax.cond(
+        safe,
+        lambda: apply_inverse_filter(h, y),
+        lambda: _causal_conv.solve_wavefront(kernel, y, anchor, unit_diagonal=unit),
+    )
+    return x, gain, safe
+
+
+def inverse(
+    params: Params,
+    y: jax.Array,
+    *,
+    method: str = "fast",
+    max_gain: Optional[float] = None,
+) -> tuple[jax.Array, jax.Array]:
+    """X = f^{-1}(y) by back substitution; returns (x, log|det dx/dy|).
+
+    Args:
+      params: `Params` for c channels.
+      y: output of shape (..., height, width, c).
+      method: "fast" (default), "wavefront", "filter" or "scan" (module docstring).
+      max_gain: the filter's gain threshold (default `default_max_gain`).
+
+    Returns:
+      x of the shape of y, and log|det dx/dy| of the batch shape.
+
+    Raises:
+      ValueError: bad shapes or dtype (as `forward`) or an unknown method.
+    """
+    _check(params, y)
+    x, _, _ = _solve(params, y, method, max_gain)
+    return x, -_log_det(params, y)
+
+
+def inverse_with_diagnostics(
+    params: Params,
+    y: jax.Array,
+    *,
+    method: str = "fast",
+    max_gain: Optional[float] = None,
+) -> tuple[jax.Array, jax.Array, Diagnostics]:
+    """`inverse` plus a `Diagnostics` report (one extra forward for the residual).
+
+    The gain bound is always computed (one wavefront solve of c impulses).
+    """
+    _check(params, y)
+    x, gain, used_filter = _solve(params, y, method, max_gain)
+    if method != "filter":
+        _, gain = inverse_filter(params, y.shape[-3], y.shape[-2], y.dtype)
+    y_again, _ = forward(params, x)
+    diagnostics = Diagnostics(
+        min_abs_diagonal=min_abs_diagonal(params),
+        gain_bound=gain,
+        residual=jnp.max(jnp.abs(y_again - y)),
+        used_filter=used_filter,
+    )
+    return x, -_log_det(params, y), diagnostics

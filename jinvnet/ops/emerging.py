@@ -1,0 +1,210 @@
+"""Emerging k x k convolution (Hoogeboom, van den Berg and Welling 2019).
+
+The baseline of CInC Flow (seed 001, Sec. 2; seed 003: 10n^2 parameters, two
+convolutions). An LU 1x1 convolution (Glow) is followed by two masked
+autoregressive k x k convolutions with "same" padding: one causal in raster order
+(row, column, channel), one anti-causal. Both have a unit diagonal on the centre
+tap, so the log-det is the 1x1 convolution's.
+
+Params: `Params(conv1x1, causal, anticausal)`: `conv1x1` is a `conv1x1_lu.Params`;
+`causal` and `anticausal` are (k, k, c, c) kernels laid out as (row, column, out,
+in), k odd, masked by `mask`: rows above the centre, the taps left of the centre
+in its row, and the strict lower triangle of the centre tap, whose diagonal is 1.
+The anti-causal convolution is the causal one seen in a mirror:
+
+    flip(x)[i, j, c] = x[H - 1 - i, W - 1 - j, C - 1 - c]
+    causal:      (K1 * x)[i, j] = sum_{a, b} K1[a, b] @ x[i + a - r, j + b - r],
+                 r = (k - 1) / 2, x = 0 outside the image
+    anti-causal: K2 ** x = flip(K2 * flip(x))
+
+    forward:  y = K2 ** (K1 * (W x)),
+              log|det dy/dx| = H * W * sum(log_scale of W)
+    inverse:  x = W^{-1} solve_K1(flip(solve_K2(flip(y)))),
+              log|det dx/dy| = -H * W * sum(log_scale of W)
+
+Each solve is the raster-order back substitution shared with CInC
+(`_causal_conv`): method "fast" solves the hyperplanes 2i + j = t (for k = 3;
+(r + 1) i + j in general) together, "scan" goes pixel by pixel. Free parameters
+for k = 3: 2 (4c^2 + c(c - 1)/2) + c^2 = 10c^2 - c (seed 003 rounds it to 10n^2).
+"""
+
+import functools
+from typing import NamedTuple
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jinvnet import _validation
+from jinvnet.ops import _causal_conv, conv1x1_lu
+
+_NAME = "emerging"
+
+METHODS = ("fast", "scan")
+
+
+class Params(NamedTuple):
+    """Emerging-convolution parameters (see the module docstring)."""
+
+    conv1x1: conv1x1_lu.Params
+    causal: jax.Array
+    anticausal: jax.Array
+
+
+class Diagnostics(NamedTuple):
+    """Stability report of one inverse.
+
+    Attributes:
+      min_abs_diagonal: min |U_cc| of the 1x1 convolution; the masked
+        convolutions have unit diagonals.
+      residual: ||f(x) - y||_inf of the returned x, over the whole batch.
+    """
+
+    min_abs_diagonal: jax.Array
+    residual: jax.Array
+
+
+def _check_kernel_size(kernel_size: int) -> None:
+    _validation.check_positive_int(kernel_size, _NAME, "kernel_size")
+    if kernel_size % 2 == 0:
+        raise ValueError(
+            f"{_NAME}: kernel_size must be odd (the centre tap must be a pixel), "
+            f"got {kernel_size}"
+        )
+
+
+def mask(channels: int, kernel_size: int = 3) -> np.ndarray:
+    """0/1 mask of the free entries of the causal (and mirrored) kernel.
+
+    Raises:
+      ValueError: if `kernel_size` is even or `channels` is not positive.
+    """
+    _check_kernel_size(kernel_size)
+    _validation.check_positive_int(channels, _NAME, "channels")
+    r = kernel_size // 2
+    m = np.zeros((kernel_size, kernel_size, channels, channels))
+    m[:r] = 1.0
+    m[r, :r] = 1.0
+    m[r, r] = np.tril(np.ones((channels, channels)), -1)
+    return m
+
+
+def num_parameters(channels: int, kernel_size: int = 3) -> int:
+    """Free parameters: two masked kernels plus the c^2 of the LU 1x1 convolution."""
+    per_kernel = int(mask(channels, kernel_size).sum())
+    return 2 * per_kernel + channels**2
+
+
+def init(
+    key: chex.PRNGKey,
+    channels: int,
+    *,
+    kernel_size: int = 3,
+    scale: float = 0.01,
+    dtype: jnp.dtype = jnp.float32,
+) -> Params:
+    """A random rotation for the 1x1 and masked taps ~ N(0, scale^2).
+
+    Raises:
+      ValueError: if `kernel_size` is even.
+    """
+    m = jnp.asarray(mask(channels, kernel_size), dtype)
+    k1, k2, k3 = jax.random.split(key, 3)
+    shape = m.shape
+    return Params(
+        conv1x1=conv1x1_lu.init(k1, channels, dtype),
+        causal=scale * jax.random.normal(k2, shape, dtype) * m,
+        anticausal=scale * jax.random.normal(k3, shape, dtype) * m,
+    )
+
+
+def _check(params: Params, x: jax.Array) -> int:
+    channels = params.conv1x1.log_scale.shape[-1]
+    for what in ("causal", "anticausal"):
+        shape = tuple(jnp.shape(getattr(params, what)))
+        if len(shape) != 4 or shape[0] != shape[1] or shape[2:] != (channels,) * 2:
+            raise ValueError(
+                f"{_NAME}: `{what}` must have shape (k, k, {channels}, {channels}), "
+                f"got shape {shape}"
+            )
+        _check_kernel_size(shape[0])
+    _validation.check_image(x, _NAME, channels=channels)
+    return params.causal.shape[0]
+
+
+def _masked(kernel: jax.Array) -> jax.Array:
+    """The kernel with its mask applied and a unit diagonal on the centre tap."""
+    kernel_size, channels = kernel.shape[0], kernel.shape[2]
+    r = kernel_size // 2
+    kernel = kernel * jnp.asarray(mask(channels, kernel_size), kernel.dtype)
+    return kernel.at[r, r].add(jnp.eye(channels, dtype=kernel.dtype))
+
+
+def _flip(x: jax.Array) -> jax.Array:
+    return x[..., ::-1, ::-1, ::-1]
+
+
+@jax.jit
+def forward(params: Params, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Y = K2 ** (K1 * (W x)).
+
+    Args:
+      params: `Params` for c channels.
+      x: input of shape (..., height, width, c).
+
+    Returns:
+      y of the shape of x, and log|det dy/dx| of the batch shape.
+
+    Raises:
+      ValueError: wrong rank, non-floating dtype, channel mismatch or a kernel
+        that is not (k, k, c, c) with k odd.
+    """
+    kernel_size = _check(params, x)
+    anchor = (kernel_size // 2,) * 2
+    u, log_det = conv1x1_lu.forward(params.conv1x1, x)
+    v = _causal_conv.conv(_masked(params.causal), u, anchor)
+    y = _flip(_causal_conv.conv(_masked(params.anticausal), _flip(v), anchor))
+    return y, log_det
+
+
+@functools.partial(jax.jit, static_argnames=("method",))
+def inverse(
+    params: Params, y: jax.Array, *, method: str = "fast"
+) -> tuple[jax.Array, jax.Array]:
+    """X = W^{-1} solve_K1(flip(solve_K2(flip(y)))); returns (x, log|det dx/dy|).
+
+    Args:
+      params: `Params` for c channels.
+      y: output of shape (..., height, width, c).
+      method: "fast" (hyperplane wavefront, default) or "scan" (pixel by pixel).
+
+    Returns:
+      x of the shape of y, and log|det dx/dy| of the batch shape.
+
+    Raises:
+      ValueError: bad shapes or dtype (as `forward`) or an unknown method.
+    """
+    kernel_size = _check(params, y)
+    if method not in METHODS:
+        raise ValueError(f"{_NAME}: method must be one of {METHODS}, got {method!r}")
+    solve = (
+        _causal_conv.solve_wavefront if method == "fast" else _causal_conv.solve_scan
+    )
+    anchor = (kernel_size // 2,) * 2
+    v = _flip(solve(_masked(params.anticausal), _flip(y), anchor, unit_diagonal=True))
+    u = solve(_masked(params.causal), v, anchor, unit_diagonal=True)
+    return conv1x1_lu.inverse(params.conv1x1, u)
+
+
+def inverse_with_diagnostics(
+    params: Params, y: jax.Array, *, method: str = "fast"
+) -> tuple[jax.Array, jax.Array, Diagnostics]:
+    """`inverse` plus a `Diagnostics` report (one extra forward for the residual)."""
+    x, log_det = inverse(params, y, method=method)
+    y_again, _ = forward(params, x)
+    report = Diagnostics(
+        min_abs_diagonal=conv1x1_lu.min_abs_diagonal(params.conv1x1),
+        residual=jnp.max(jnp.abs(y_again - y)),
+    )
+    return x, log_det, report

@@ -1,0 +1,534 @@
+"""Masked invertible (Mint) layers with a fixed-point inverse (MintNet, seed 002).
+
+Song, Meng & Ermon 2019, "MintNet: Building Invertible Neural Networks with Masked
+Convolutions". Images x of shape (..., H, W, C) are ordered raster-then-channel:
+(i, j, c) < (i', j', c') lexicographically. A *lower* masked k x k convolution lets
+output (i, j, c) see input (i', j', c') only if (i', j', c') <= (i, j, c): every tap
+above or left of the centre, and at the centre tap the channel pairs c' <= c. Its
+Jacobian is lower triangular with the centre tap's diagonal on the diagonal. An
+*upper* convolution uses the reversed order (Jacobian upper triangular). Hidden
+layers have K groups of C channels; hidden channel g * C + c sits at position c.
+
+Params: `Params(w1, b1, w2, b2, w3, b3, log_t)` with HWIO kernels
+w1 (k, k, C, K C), w2 (k, k, K C, K C), w3 (k, k, K C, C), biases of the output
+channels, and log_t of shape (C,) or (H, W, C). With h = ELU (h' > 0), t = exp(log_t)
+and masked convolutions W (Eq. (5) of the paper):
+
+    forward:  m(x) = t * x + sum_i W3_i h(sum_j W2_ij h(W1_j x + b1_j) + b2_ij) + b3
+    diagonal: d = t + sum_i diag(W3_i) h'(a2_i) sum_j diag(W2_ij) h'(a1_j) diag(W1_j)
+    log|det dm/dx| = sum_(i, j, c) log d_(i, j, c)
+    inverse:  Algorithm 1, x <- x - alpha d(x)^{-1} (m(x) - z), x_0 = z,
+              locally convergent for 0 < alpha < 2 (Theorem 2)
+    log|det dx/dz| = -log|det dm/dx| at the returned x
+
+The diagonal is computed analytically in the same pass as the output. The centre
+diagonal of W2_ij is stored as a magnitude and used with the sign
+sign(diag W1_j) sign(diag W3_i), so every product diag(W3_i) diag(W2_ij) diag(W1_j)
+is non-negative and d >= t > 0: the layer is always invertible.
+
+Iterative inverses return `InverseResult(x, residual, iterations, converged)`; the
+residual is max |m(x) - z| / max(1, max |z|) per example. Non-convergence (alpha
+outside (0, 2), badly conditioned layers, non-finite inputs) shows in `converged` and
+`check_converged` raises on it. A non-finite residual stops the loop at once.
+Gradients through the inverse use implicit differentiation: the cotangent solve
+J^T u = v runs the same fixed-point iteration on the transposed triangular Jacobian.
+"""
+
+import functools
+from typing import NamedTuple, Optional
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.experimental import checkify
+
+from jinvnet import _validation
+
+_NAME = "mint"
+
+
+class Params(NamedTuple):
+    """Mint layer parameters (kernels in HWIO layout; see the module docstring)."""
+
+    w1: jax.Array
+    b1: jax.Array
+    w2: jax.Array
+    b2: jax.Array
+    w3: jax.Array
+    b3: jax.Array
+    log_t: jax.Array
+
+
+class InverseResult(NamedTuple):
+    """Result of a fixed-point inverse.
+
+    Attributes:
+      x: the solution estimate, of the shape of z.
+      residual: max |m(x) - z| / max(1, max |z|) per example (batch shape).
+      iterations: number of update steps taken (int32 scalar).
+      converged: residual <= tol per example (batch shape); False for NaN.
+    """
+
+    x: jax.Array
+    residual: jax.Array
+    iterations: jax.Array
+    converged: jax.Array
+
+
+def default_tolerance(dtype: jnp.dtype) -> float:
+    """Relative residual the tolerance loop stops at: 2e-6 (float32), 1e-12 (float64).
+
+    float32 rounding leaves a residual floor near 1e-6 for layers with O(1) inputs.
+    """
+    return 1e-12 if jnp.dtype(dtype) == jnp.float64 else 2e-6
+
+
+def conv_mask(
+    kernel_size: int, in_channels: int, out_channels: int, channels: int, *, upper: bool
+) -> np.ndarray:
+    """The 0/1 mask (k, k, in, out) of a lower (or upper) triangular convolution.
+
+    Channel n of either side sits at position n % channels. A lower mask keeps the
+    taps strictly above or left of the centre and, at the centre, the channel
+    pairs with position(in) <= position(out); an upper mask is the mirror image.
+
+    Raises:
+      ValueError: kernel_size even or not positive; in/out not multiples of channels.
+    """
+    _check_kernel_size(kernel_size)
+    for what, value in (("in_channels", in_channels), ("out_channels", out_channels)):
+        _validation.check_divisible(value, channels, _NAME, what)
+    r = kernel_size // 2
+    di = np.arange(kernel_size)[:, None] - r
+    dj = np.arange(kernel_size)[None, :] - r
+    pos_in = np.arange(in_channels)[:, None] % channels
+    pos_out = np.arange(out_channels)[None, :] % channels
+    if upper:
+        before = (di > 0) | ((di == 0) & (dj > 0))
+        centre = pos_in >= pos_out
+    else:
+        before = (di < 0) | ((di == 0) & (dj < 0))
+        centre = pos_in <= pos_out
+    mask = np.repeat(
+        np.repeat(before[:, :, None, None], in_channels, 2), out_channels, 3
+    )
+    mask[r, r] = centre
+    return mask
+
+
+def masked_conv(
+    x: jax.Array, kernel: jax.Array, *, channels: int, upper: bool = False
+) -> jax.Array:
+    """Zero-padded "SAME" convolution of x (N, H, W, in) with the masked kernel."""
+    mask = conv_mask(
+        kernel.shape[0], kernel.shape[2], kernel.shape[3], channels, upper=upper
+    )
+    return jax.lax.conv_general_dilated(
+        x,
+        kernel * jnp.asarray(mask, kernel.dtype),
+        (1, 1),
+        "SAME",
+        dimension_numbers=("NHWC", "HWIO", "NHWC"),
+    )
+
+
+def diagonal_taps(kernel: jax.Array, channels: int) -> jax.Array:
+    """Centre taps between equal positions: (k, k, G_in C, G_out C) -> (G_in, G_out, C).
+
+    These are the entries of a masked convolution's Jacobian diagonal.
+    """
+    r = kernel.shape[0] // 2
+    g_in, g_out = kernel.shape[2] // channels, kernel.shape[3] // channels
+    centre = kernel[r, r].reshape(g_in, channels, g_out, channels)
+    return jnp.diagonal(centre, axis1=1, axis2=3)
+
+
+@functools.partial(
+    jax.jit,
+    static_argnames=(
+        "channels",
+        "num_groups",
+        "kernel_size",
+        "spatial_shape",
+        "init_scale",
+        "dtype",
+    ),
+)
+def init(
+    key: chex.PRNGKey,
+    channels: int,
+    *,
+    num_groups: int = 1,
+    kernel_size: int = 3,
+    spatial_shape: Optional[tuple[int, int]] = None,
+    init_scale: float = 0.1,
+    dtype: jnp.dtype = jnp.float32,
+) -> Params:
+    """Small random masked kernels, zero biases, t = 1 (jit-compiled).
+
+    Args:
+      key: PRNG key.
+      channels: C, the number of input channels.
+      num_groups: K, the number of hidden groups (default 1).
+      kernel_size: odd kernel size k (default 3).
+      spatial_shape: (H, W) for a per-pixel t (as in the paper); None (default)
+        gives one t per channel.
+      init_scale: kernel entries are N(0, init_scale^2 / fan_in) (default 0.1), so
+        the layer starts close to x + const.
+      dtype: parameter dtype (default float32).
+
+    Returns:
+      `Params` with masked entries set to zero.
+
+    Raises:
+      ValueError: non-positive sizes or an even kernel size.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> params = init(jax.random.PRNGKey(0), 2, num_groups=3)
+      >>> x = jax.random.normal(jax.random.PRNGKey(1), (5, 4, 4, 2))
+      >>> y, log_det = forward(params, x)
+      >>> result = solve(params, y)
+      >>> bool(result.converged.all()), bool(jnp.allclose(result.x, x, atol=1e-5))
+      (True, True)
+    """
+    _validation.check_positive_int(channels, _NAME, "channels")
+    _validation.check_positive_int(num_groups, _NAME, "num_groups")
+    _check_kernel_size(kernel_size)
+    k, c, kc = kernel_size, channels, num_groups * channels
+    keys = jax.random.split(key, 3)
+    shapes = ((k, k, c, kc), (k, k, kc, kc), (k, k, kc, c))
+    kernels = []
+    for sub, shape in zip(keys, shapes):
+        std = init_scale / np.sqrt(k * k * shape[2])
+        mask = conv_mask(k, shape[2], shape[3], c, upper=False)
+        kernels.append(std * jax.random.normal(sub, shape, dtype) * mask.astype(dtype))
+    t_shape = (c,) if spatial_shape is None else (*spatial_shape, c)
+    return Params(
+        w1=kernels[0],
+        b1=jnp.zeros((kc,), dtype),
+        w2=kernels[1],
+        b2=jnp.zeros((kc,), dtype),
+        w3=kernels[2],
+        b3=jnp.zeros((c,), dtype),
+        log_t=jnp.zeros(t_shape, dtype),
+    )
+
+
+def _check_kernel_size(kernel_size: int) -> None:
+    _validation.check_positive_int(kernel_size, _NAME, "kernel_size")
+    if kernel_size % 2 == 0:
+        raise ValueError(f"{_NAME}: kernel_size must be odd, got {kernel_size}")
+
+
+def _check(params: Params, x: jax.Array) -> None:
+    """Static checks of the parameter shapes against each other and against x."""
+    k, _, c, kc = params.w1.shape
+    if params.w1.shape[1] != k:
+        raise ValueError(f"{_NAME}: kernels must be square, got w1 {params.w1.shape}")
+    _check_kernel_size(k)
+    _validation.check_divisible(kc, c, _NAME, "hidden channels of w1")
+    expected = {
+        "w1": (k, k, c, kc),
+        "b1": (kc,),
+        "w2": (k, k, kc, kc),
+        "b2": (kc,),
+        "w3": (k, k, kc, c),
+        "b3": (c,),
+    }
+    for what, shape in expected.items():
+        got = tuple(getattr(params, what).shape)
+        if got != shape:
+            raise ValueError(f"{_NAME}: expected {what} of shape {shape}, got {got}")
+    _validation.check_image(x, _NAME, channels=c)
+    t_shape, event = tuple(params.log_t.shape), tuple(x.shape[-3:])
+    if t_shape not in ((c,), event):
+        raise ValueError(
+            f"{_NAME}: log_t must have shape ({c},) or {event}, got {t_shape}"
+        )
+
+
+def _elu_derivative(a: jax.Array) -> jax.Array:
+    return jnp.where(a > 0, jnp.ones_like(a), jnp.exp(jnp.minimum(a, 0)))
+
+
+def _signed_w2(params: Params, channels: int) -> tuple[jax.Array, jax.Array]:
+    """w2 with centre diagonal |w2| sign(diag w1) sign(diag w3), and that diagonal."""
+    k, kc = params.w2.shape[0], params.w2.shape[2]
+    groups, r = kc // channels, k // 2
+    sign1 = jnp.sign(diagonal_taps(params.w1, channels)[0])  # (K_j, C)
+    sign3 = jnp.sign(diagonal_taps(params.w3, channels)[:, 0])  # (K_i, C)
+    sign = sign1[:, None, :] * sign3[None, :, :]  # (K_j, K_i, C), w2's (in, out) layout
+    eye = jnp.eye(channels, dtype=params.w2.dtype)
+    spread = jnp.einsum("jic,cd->jcid", sign, eye).reshape(kc, kc)
+    on_diagonal = np.tile(np.eye(channels, dtype=bool), (groups, groups))
+    centre = jnp.where(on_diagonal, jnp.abs(params.w2[r, r]) * spread, params.w2[r, r])
+    w2 = jnp.asarray(params.w2).at[r, r].set(centre)
+    return w2, diagonal_taps(w2, channels)
+
+
+@functools.partial(jax.jit, static_argnames="upper")
+def forward_and_diagonal(
+    params: Params, x: jax.Array, *, upper: bool = False
+) -> tuple[jax.Array, jax.Array]:
+    """m(x) and the diagonal of its Jacobian, d(x) > 0, in one pass (jit-compiled).
+
+    Args:
+      params: `Params` for C channels.
+      x: input of shape (..., H, W, C).
+      upper: use upper instead of lower triangular masks.
+
+    Returns:
+      m(x) and d(x), both of the shape of x.
+
+    Raises:
+      ValueError: wrong rank, non-floating dtype, mismatched parameter shapes,
+        channel mismatch or an even kernel size.
+    """
+    _check(params, x)
+    c = x.shape[-1]
+    groups = params.w1.shape[-1] // c
+    flat = x.reshape((-1,) + x.shape[-3:])
+    conv = functools.partial(masked_conv, channels=c, upper=upper)
+    w2, d2 = _signed_w2(params, c)  # d2: (K_j, K_i, C)
+    d1 = diagonal_taps(params.w1, c)[0]  # (K_j, C)
+    d3 = diagonal_taps(params.w3, c)[:, 0]  # (K_i, C)
+    grouped = flat.shape[:-1] + (groups, c)
+
+    a1 = conv(flat, params.w1) + params.b1
+    g1 = (_elu_derivative(a1) * d1.reshape(-1)).reshape(grouped)
+    a2 = conv(jax.nn.elu(a1), w2) + params.b2
+    g2 = _elu_derivative(a2).reshape(grouped) * jnp.einsum("...jc,jic->...ic", g1, d2)
+    t = jnp.exp(params.log_t)
+    y = conv(jax.nn.elu(a2), params.w3) + params.b3 + t * flat
+    diag = t + jnp.einsum("...ic,ic->...c", g2, d3)
+    return y.reshape(x.shape), diag.reshape(x.shape)
+
+
+def _sum_event(v: jax.Array) -> jax.Array:
+    return jnp.sum(v, axis=(-3, -2, -1))
+
+
+def forward(
+    params: Params, x: jax.Array, *, upper: bool = False
+) -> tuple[jax.Array, jax.Array]:
+    """Computes y = m(x) and log|det dm/dx| = sum log d(x) (of the batch shape)."""
+    y, diag = forward_and_diagonal(params, x, upper=upper)
+    return y, _sum_event(jnp.log(diag))
+
+
+def _residual(fz: jax.Array, z: jax.Array) -> jax.Array:
+    """The residual max |f(x) - z| / max(1, max |z|) per example; NaN stays NaN."""
+    axes = (-3, -2, -1)
+    scale = jnp.maximum(1.0, jnp.max(jnp.abs(z), axis=axes))
+    return jnp.max(jnp.abs(fz - z), axis=axes) / scale
+
+
+def _iterate(fn, z, x0, alpha, tol, max_iters, num_steps):
+    """Algorithm 1 on fn: x -> (f(x), diag): fixed steps, or until residual <= tol.
+
+    The tolerance loop continues while some example has a finite residual above
+    `tol` and fewer than `max_iters` steps were taken, so a NaN or Inf stops it.
+    """
+
+    def step(state):
+        x, fx, diag, k = state
+        x = x - alpha * (fx - z) / diag
+        return (x, *fn(x), k + 1)
+
+    state = (x0, *fn(x0), jnp.zeros((), jnp.int32))
+    if num_steps is not None:
+        state = jax.lax.fori_loop(0, num_steps, lambda _, s: step(s), state)
+    else:
+
+        def active(state):
+            residual = _residual(state[1], z)
+            working = jnp.any(jnp.isfinite(residual) & (residual > tol))
+            return working & (state[3] < max_iters)
+
+        state = jax.lax.while_loop(active, step, state)
+    x, fx, _, iterations = state
+    residual = _residual(fx, z)
+    return InverseResult(x, residual, iterations, residual <= tol)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2, 3, 4))
+def _solve(alpha, tol, max_iters, num_steps, upper, params, z):
+    fn = functools.partial(forward_and_diagonal, params, upper=upper)
+    return _iterate(fn, z, z, alpha, tol, max_iters, num_steps)
+
+
+def _solve_fwd(alpha, tol, max_iters, num_steps, upper, params, z):
+    result = _solve(alpha, tol, max_iters, num_steps, upper, params, z)
+    return result, (params, result.x)
+
+
+def _solve_bwd(alpha, tol, max_iters, num_steps, upper, saved, cotangent):
+    """Implicit differentiation: m(x*) = z, so dx*/dz = J^{-1}, dx*/dp = -J^{-1} dm/dp.
+
+    u = J^{-T} x_bar by the fixed-point iteration on the transposed (triangular,
+    same diagonal) system; then z_bar = u and params_bar = -(dm/dp)^T u. The
+    residual output is a diagnostic and gets no gradient. The adjoint solve uses
+    the forward solve's alpha, tol and max_iters (or num_steps); its own residual
+    is not reported, so check the forward solve's `converged` before trusting
+    gradients.
+    """
+    params, x = saved
+    v = cotangent.x
+    _, diag = forward_and_diagonal(params, x, upper=upper)
+    _, vjp_x = jax.vjp(lambda x_: forward_and_diagonal(params, x_, upper=upper)[0], x)
+
+    def transposed(u):
+        return vjp_x(u)[0], diag
+
+    u = _iterate(transposed, v, v / diag, alpha, tol, max_iters, num_steps).x
+    _, vjp_params = jax.vjp(
+        lambda p: forward_and_diagonal(p, x, upper=upper)[0], params
+    )
+    (params_bar,) = vjp_params(u)
+    return jax.tree_util.tree_map(jnp.negative, params_bar), u
+
+
+_solve.defvjp(_solve_fwd, _solve_bwd)
+# Compiled once per shape and option set, also when called outside `jit`.
+_solve_jit = jax.jit(_solve, static_argnums=(0, 1, 2, 3, 4))
+
+
+def _check_alpha(alpha: float) -> None:
+    if not alpha > 0:
+        raise ValueError(
+            f"{_NAME}: step size alpha must be positive (converges for 0 < alpha < 2), "
+            f"got {alpha}"
+        )
+
+
+def solve(
+    params: Params,
+    z: jax.Array,
+    *,
+    upper: bool = False,
+    alpha: float = 1.0,
+    tol: Optional[float] = None,
+    max_iters: int = 100,
+) -> InverseResult:
+    """Inverts m by Algorithm 1 in a `lax.while_loop` until residual <= tol.
+
+    Args:
+      params: `Params` for C channels.
+      z: target of shape (..., H, W, C).
+      upper: upper instead of lower triangular masks.
+      alpha: step size, 0 < alpha < 2 for local convergence (default 1.0); larger
+        values are allowed and show up as converged=False.
+      tol: relative residual to stop at; None (default) uses `default_tolerance`.
+      max_iters: most update steps (default 100).
+
+    Returns:
+      `InverseResult`; differentiable in params and z (implicit differentiation).
+
+    Raises:
+      ValueError: as `forward_and_diagonal`, or alpha <= 0.
+    """
+    _check_alpha(alpha)
+    _validation.check_positive_int(max_iters, _NAME, "max_iters")
+    _check(params, z)
+    tol = default_tolerance(z.dtype) if tol is None else tol
+    return _solve_jit(float(alpha), float(tol), max_iters, None, upper, params, z)
+
+
+def solve_fixed_steps(
+    params: Params,
+    z: jax.Array,
+    *,
+    num_steps: int,
+    upper: bool = False,
+    alpha: float = 1.0,
+    tol: Optional[float] = None,
+) -> InverseResult:
+    """Inverts m by exactly `num_steps` steps of Algorithm 1 in a `lax.fori_loop`.
+
+    Args:
+      params: `Params` for C channels.
+      z: target of shape (..., H, W, C).
+      num_steps: number of update steps T (>= 1).
+      upper: upper instead of lower triangular masks.
+      alpha: step size (default 1.0).
+      tol: only sets `converged` (residual <= tol); None uses `default_tolerance`.
+
+    Returns:
+      `InverseResult` with iterations = num_steps; differentiable like `solve`.
+    """
+    _check_alpha(alpha)
+    _validation.check_positive_int(num_steps, _NAME, "num_steps")
+    _check(params, z)
+    tol = default_tolerance(z.dtype) if tol is None else tol
+    return _solve_jit(float(alpha), float(tol), num_steps, num_steps, upper, params, z)
+
+
+def inverse(
+    params: Params,
+    y: jax.Array,
+    *,
+    upper: bool = False,
+    alpha: float = 1.0,
+    tol: Optional[float] = None,
+    max_iters: int = 100,
+    num_steps: Optional[int] = None,
+) -> tuple[jax.Array, jax.Array]:
+    """Computes x = m^{-1}(y) by `solve` (`solve_fixed_steps` if num_steps is set).
+
+    Returns:
+      x and log|det dx/dy| = -sum log d(x), recomputed at x so it is
+      differentiable. Use `solve` directly to see the residual.
+    """
+    if num_steps is None:
+        result = solve(
+            params, y, upper=upper, alpha=alpha, tol=tol, max_iters=max_iters
+        )
+    else:
+        result = solve_fixed_steps(
+            params, y, num_steps=num_steps, upper=upper, alpha=alpha, tol=tol
+        )
+    _, log_det = forward(params, result.x, upper=upper)
+    return result.x, -log_det
+
+
+def _not_converged_message(num_bad, total, worst, iterations) -> str:
+    return (
+        f"{_NAME}: fixed-point inverse did not converge for {num_bad} of {total} "
+        f"examples (largest residual {worst}, after {iterations} iterations); use a "
+        f"step size alpha in (0, 2) closer to 1, raise max_iters, or check the input "
+        f"for non-finite values"
+    )
+
+
+def check_converged(result: InverseResult) -> InverseResult:
+    """Raises unless every example converged; returns `result` unchanged.
+
+    Call it outside `jit` on a concrete result. Inside `jit`, wrap the function
+    with `jax.experimental.checkify.checkify` and use `checkify_converged`.
+
+    Raises:
+      RuntimeError: some example has converged=False (including NaN residuals).
+    """
+    converged = np.asarray(result.converged)
+    if not converged.all():
+        residual = np.asarray(result.residual)
+        worst = np.nanmax(residual) if np.isfinite(residual).any() else residual.max()
+        raise RuntimeError(
+            _not_converged_message(
+                int((~converged).sum()), converged.size, worst, int(result.iterations)
+            )
+        )
+    return result
+
+
+def checkify_converged(result: InverseResult) -> None:
+    """`checkify.check` that every example converged, for use under `jit`."""
+    checkify.check(
+        jnp.all(result.converged),
+        f"{_NAME}: fixed-point inverse did not converge (largest residual {{r}}, after "
+        f"{{k}} iterations); use alpha in (0, 2) closer to 1 or raise max_iters",
+        r=jnp.max(result.residual),
+        k=result.iterations,
+    )

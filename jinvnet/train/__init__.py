@@ -1,0 +1,26 @@
+"""Training: optax chains, data-parallel steps, orbax checkpoints, the CLI loop."""
+
+from jinvnet.train.checkpoint import Checkpointer, CheckpointError
+from jinvnet.train.configs import CONFIGS, get_config
+from jinvnet.train.loop import NonFiniteLossError, build_model, train_and_evaluate
+from jinvnet.train.objectives import Objective
+from jinvnet.train.optim import make_optimizer
+from jinvnet.train.parallel import data_mesh, shard_batch
+from jinvnet.train.step import TrainState, make_eval_step, make_train_step
+
+__all__ = [
+    "CONFIGS",
+    "CheckpointError",
+    "Checkpointer",
+    "NonFiniteLossError",
+    "Objective",
+    "TrainState",
+    "build_model",
+    "data_mesh",
+    "get_config",
+    "make_eval_step",
+    "make_optimizer",
+    "make_train_step",
+    "shard_batch",
+    "train_and_evaluate",
+]

@@ -1,0 +1,219 @@
+"""Named training configurations (ml_collections) for `python -m jinvnet.train`.
+
+`base()` holds every field with its default. A named config changes a few: the
+dataset, the model factory (any function or class in `jinvnet.models`, called with
+`model.kwargs`) and the training length. To add one, add a line to `CONFIGS`.
+"""
+
+from typing import Callable
+
+import ml_collections
+
+
+def base() -> ml_collections.ConfigDict:
+    """Every field of a training config, with its default."""
+    config = ml_collections.ConfigDict()
+    config.seed = 0
+    config.objective = "density"  # "density", "classification" or "hybrid"
+    config.hybrid_weight = 1.0  # weight of bits/dim in the hybrid loss
+
+    config.data = ml_collections.ConfigDict()
+    config.data.name = "digits"  # see jinvnet.data.DATASETS
+    config.data.data_dir = (
+        ""  # TFDS data_dir; "" = $TFDS_DATA_DIR or ~/tensorflow_datasets
+    )
+    config.data.image_size = 0  # 0 = the dataset's own size
+    config.data.num_bits = 8  # TFDS datasets only
+
+    config.model = ml_collections.ConfigDict()
+    config.model.factory = "single_scale_glow"  # a name in jinvnet.models
+    config.model.kwargs = ml_collections.ConfigDict(
+        {"num_steps": 4, "hidden_channels": 32}
+    )
+
+    config.optim = ml_collections.ConfigDict()
+    config.optim.name = "adam"  # "adam", "adamax" or "adamw"
+    config.optim.learning_rate = 1e-3
+    config.optim.warmup_steps = 100
+    config.optim.decay = "constant"  # "constant" or "cosine"
+    config.optim.b1 = 0.9
+    config.optim.b2 = 0.999
+    config.optim.eps = 1e-8
+    config.optim.weight_decay = 0.0  # adamw only
+    config.optim.grad_clip_norm = 50.0  # 0 = no clipping
+    config.optim.ema_decay = 0.0  # 0 = no EMA of the parameters
+
+    config.train = ml_collections.ConfigDict()
+    config.train.batch_size = 64  # global, over all devices and hosts
+    config.train.num_steps = 1000
+    config.train.init_batch_size = 256  # ActNorm's data-dependent initialisation
+    config.train.log_every = 50
+    config.train.checkpoint_every = 500  # also evaluates on the test split
+    config.train.keep_last = 3
+    config.train.keep_best = 1
+    config.train.eval_batch_size = 256
+    config.train.eval_max_batches = 0  # 0 = the whole test split
+    config.train.figures = True  # samples, reconstructions, categorical baseline
+    config.train.num_samples = 64
+    config.train.temperatures = (1.0, 0.7)
+    config.train.baseline_max_examples = 10000  # categorical baseline, per split
+    return config
+
+
+def _config(
+    data: str,
+    factory: str,
+    *,
+    train_steps: int,
+    batch_size: int = 64,
+    learning_rate: float = 1e-3,
+    objective: str = "density",
+    **kwargs,
+) -> Callable[[], ml_collections.ConfigDict]:
+    """A config maker: `base()` with this dataset, model and length.
+
+    `kwargs` go to the model factory (e.g. the flow's own `num_steps`).
+    """
+
+    def make() -> ml_collections.ConfigDict:
+        config = base()
+        config.objective = objective
+        config.data.name = data
+        config.model.factory = factory
+        config.model.kwargs = ml_collections.ConfigDict(kwargs)
+        config.train.num_steps = train_steps
+        config.train.batch_size = batch_size
+        config.optim.learning_rate = learning_rate
+        return config
+
+    return make
+
+
+_DIGITS_FLOW = dict(num_levels=2, steps_per_level=8, hidden_channels=32)
+_L3_D32 = dict(num_levels=3, steps_per_level=32, hidden_channels=512)
+
+
+def _digits_flow(factory: str) -> Callable[[], ml_collections.ConfigDict]:
+    """The README main job's recipe: a small 2-level flow, EMA, cosine decay."""
+    make = _config(
+        "digits", factory, train_steps=2000, learning_rate=2e-3, **_DIGITS_FLOW
+    )
+
+    def configure() -> ml_collections.ConfigDict:
+        config = make()
+        config.optim.decay = "cosine"
+        config.optim.ema_decay = 0.998
+        config.train.checkpoint_every = 500
+        return config
+
+    return configure
+
+
+CONFIGS: dict[str, Callable[[], ml_collections.ConfigDict]] = {
+    # Densities on the embedded digits (8x8, no download); digits_glow is the main job.
+    "digits_glow": _digits_flow("multiscale.glow"),
+    "digits_cinc": _digits_flow("multiscale.cinc"),
+    "digits_glow_single": _config(
+        "digits", "single_scale_glow", train_steps=3000, num_steps=4
+    ),
+    # Seed 001 (CInC Flow) densities, L3 D32 on 32x32 images.
+    "mnist5k_glow": _config(
+        "mnist5k",
+        "multiscale.glow",
+        train_steps=5000,
+        num_levels=2,
+        steps_per_level=8,
+        hidden_channels=64,
+    ),
+    "cifar10_glow": _config(
+        "cifar10", "multiscale.glow", train_steps=200000, **_L3_D32
+    ),
+    "cifar10_emerging": _config(
+        "cifar10", "multiscale.emerging", train_steps=200000, **_L3_D32
+    ),
+    "cifar10_cinc": _config(
+        "cifar10", "multiscale.cinc", train_steps=200000, **_L3_D32
+    ),
+    "cifar10_cinc_quad": _config(
+        "cifar10", "multiscale.cinc_quad", train_steps=200000, **_L3_D32
+    ),
+    "imagenet32_cinc": _config(
+        "imagenet32", "multiscale.cinc", train_steps=400000, **_L3_D32
+    ),
+    "imagenet64_cinc": _config(
+        "imagenet64",
+        "multiscale.cinc",
+        train_steps=400000,
+        num_levels=4,
+        steps_per_level=48,
+        hidden_channels=512,
+    ),
+    # Seed 002 (MintNet) density, seed 000 (i-ConvNet) flow.
+    "cifar10_mintnet": _config(
+        "cifar10",
+        "mintnet",
+        train_steps=200000,
+        num_blocks=16,
+        num_groups=85,
+        num_squeezes=2,
+    ),
+    "digits_mintnet": _config(
+        "digits", "mintnet", train_steps=2000, num_blocks=3, num_groups=4,
+        num_squeezes=1,
+    ),
+    "mnist_mintnet": _config(
+        "mnist", "mintnet", train_steps=1125000, batch_size=32, num_blocks=20,
+        num_groups=45, num_squeezes=2,
+    ),
+    "imagenet32_mintnet": _config(
+        "imagenet32", "mintnet", train_steps=350000, batch_size=32, num_blocks=21,
+        num_groups=85, num_squeezes=2,
+    ),
+    "cifar10_iconvnet_flow": _config("cifar10", "iconvnet_flow", train_steps=100000),
+    "digits_iconvnet_flow": _config(
+        "digits", "iconvnet_flow", train_steps=2000, num_levels=1, steps_per_level=4
+    ),
+    # Classifiers (seeds 000, 002, 004).
+    "digits_iconvnet": _config(
+        "digits", "IConvNet", train_steps=2000, objective="classification",
+        num_stages=1,  # 8x8 digits: one 2x2 downsampling leaves 4x4 >= the 3x3 kernel
+    ),
+    "digits_mintnet_classifier": _config(
+        "digits", "MintNetClassifier", train_steps=2000, objective="classification"
+    ),
+    "cifar10_iconvnet": _config(
+        "cifar10", "IConvNet", train_steps=100000, objective="classification"
+    ),
+    "cifar10_mintnet_classifier": _config(
+        "cifar10",
+        "MintNetClassifier",
+        train_steps=100000,
+        objective="classification",
+        num_blocks=19,
+        num_squeezes=2,
+    ),
+    "mnist_mintnet_classifier": _config(
+        "mnist", "MintNetClassifier", train_steps=93750, batch_size=128,
+        objective="classification", num_blocks=19, num_squeezes=2,
+    ),
+    "cifar10_irevnet": _config(
+        "cifar10",
+        "IRevNetClassifier",
+        train_steps=100000,
+        objective="classification",
+        num_classes=10,
+    ),
+}
+
+
+def get_config(name: str) -> ml_collections.ConfigDict:
+    """The named config.
+
+    Raises:
+      ValueError: for an unknown name, listing the known ones.
+    """
+    if name not in CONFIGS:
+        raise ValueError(
+            f"unknown config {name!r}; known configs: {', '.join(sorted(CONFIGS))}"
+        )
+    return CONFIGS[name]()

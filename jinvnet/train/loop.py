@@ -1,0 +1,391 @@
+"""`train_and_evaluate(config, workdir)`: the training loop behind the CLI.
+
+It builds the dataset, the model (a factory in `jinvnet.models`, wrapped in
+`models.FlowDensity` for density objectives) and the optimiser from the config,
+initialises ActNorm-style layers on a first batch, resumes from the newest
+checkpoint in `workdir`, trains data parallel over all devices, evaluates,
+checkpoints, and writes metrics (JSONL), PNG figures and a summary (JSON).
+"""
+
+import importlib
+import json
+import logging
+import math
+import os
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+from tqdm import tqdm
+
+from jinvnet import data, models
+from jinvnet.train import parallel, plots
+from jinvnet.train.checkpoint import Checkpointer
+from jinvnet.train.objectives import Objective
+from jinvnet.train.optim import make_optimizer
+from jinvnet.train.step import TrainState, make_eval_step, make_train_step
+
+_LOG = logging.getLogger(__name__)
+
+
+class NonFiniteLossError(FloatingPointError):
+    """Training produced a NaN or infinite loss or parameter; nothing was saved."""
+
+
+def _resolve(factory: str):
+    """`jinvnet.models.<factory>`, where factory is a name or "submodule.name"."""
+    module_name, _, name = factory.rpartition(".")
+    try:
+        module = (
+            importlib.import_module(f"jinvnet.models.{module_name}")
+            if module_name
+            else models
+        )
+    except ImportError:
+        return None
+    return getattr(module, name, None)
+
+
+def build_model(config: ml_collections.ConfigDict) -> nn.Module:
+    """The config's model, wrapped in `FlowDensity` for density objectives.
+
+    `config.model.factory` names a callable in `jinvnet.models` ("MultiScaleFlow")
+    or one of its submodules ("multiscale.cinc"); it is called with
+    `config.model.kwargs`.
+
+    Raises:
+      ValueError: if the factory is not in `jinvnet.models`.
+    """
+    factory = _resolve(config.model.factory)
+    if factory is None:
+        raise ValueError(
+            f"model.factory {config.model.factory!r} is not in jinvnet.models; "
+            f"available: {', '.join(sorted(models.__all__))} or <submodule>.<name>"
+        )
+    module = factory(**config.model.kwargs.to_dict())
+    if config.objective == "density":
+        return models.FlowDensity(module)
+    return module
+
+
+def load_dataset(config: ml_collections.ConfigDict) -> data.Dataset:
+    """The config's dataset (TFDS options are ignored by the embedded ones)."""
+    return data.load(
+        config.data.name,
+        data_dir=config.data.data_dir or None,
+        image_size=config.data.image_size or None,
+        num_bits=config.data.num_bits,
+    )
+
+
+def fingerprint(config: ml_collections.ConfigDict) -> dict:
+    """What a checkpoint must share with the run restoring it."""
+    return {
+        "objective": config.objective,
+        "data": config.data.to_dict(),
+        "model": config.model.to_dict(),
+        "optimizer": config.optim.name,
+        "ema": config.optim.ema_decay > 0,
+    }
+
+
+def _all_finite(tree) -> bool:
+    leaves = jax.tree_util.tree_leaves(jax.device_get(tree))
+    return all(bool(np.all(np.isfinite(leaf))) for leaf in leaves)
+
+
+class _Metrics:
+    """Appends records to metrics.jsonl and keeps them for the loss curve."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.records = []
+        if os.path.exists(path):
+            with open(path) as f:
+                self.records = [json.loads(line) for line in f if line.strip()]
+
+    def write(self, step: int, split: str, values: dict) -> None:
+        record = {
+            "step": step,
+            "split": split,
+            **{k: float(v) for k, v in values.items()},
+        }
+        self.records.append(record)
+        with open(self.path, "a") as f:
+            f.write(json.dumps(record) + "\n")
+
+
+def evaluate(
+    eval_step, variables: dict, source: data.Source, num_bins: int, mesh, config
+) -> dict[str, float]:
+    """Means of every metric over the test split (or its first eval_max_batches)."""
+    totals = {}
+    batches = data.eval_batches(
+        source,
+        batch_size=config.train.eval_batch_size,
+        num_bins=num_bins,
+        seed=config.seed,
+    )
+    for i, batch in enumerate(batches):
+        if config.train.eval_max_batches and i >= config.train.eval_max_batches:
+            break
+        sums = jax.device_get(eval_step(variables, parallel.shard_batch(batch, mesh)))
+        for key, value in sums.items():
+            totals[key] = totals.get(key, 0.0) + float(value)
+    count = totals.pop("count")
+    return {key: value / count for key, value in totals.items()}
+
+
+def _figures(
+    model, state: TrainState, dataset, config, workdir: str, test_batch
+) -> dict:
+    """Samples at each temperature and reconstructions; returns their statistics."""
+    variables = state.variables(use_ema=config.optim.ema_decay > 0)
+    x = jnp.asarray(test_batch["image"][:8])
+    like = jnp.zeros((1, *dataset.image_shape), jnp.float32)  # only its shape matters
+
+    def distribution(v):
+        out = model.apply(v, like)
+        return out[0] if config.objective == "hybrid" else out
+
+    @jax.jit
+    def sample(v, key, temperature):
+        dist = distribution(v)
+        z = dist.distribution.sample(seed=key, sample_shape=(config.train.num_samples,))
+        return dist.bijector.forward(z * temperature)
+
+    @jax.jit
+    def reconstruct(v, x):
+        bijector = distribution(v).bijector
+        return bijector.forward(bijector.inverse(x))
+
+    stats = {}
+    key = jax.random.PRNGKey(config.seed + 2)
+    for temperature in config.train.temperatures:
+        images = np.asarray(sample(variables, key, temperature))
+        stats[f"samples_nonfinite_T{temperature}"] = int(np.sum(~np.isfinite(images)))
+        plots.save_image_grid(
+            images,
+            os.path.join(workdir, f"samples_T{temperature}.png"),
+            title=f"samples, temperature {temperature}",
+        )
+    recon = np.asarray(reconstruct(variables, x))
+    stats["reconstruction_max_abs_error"] = float(np.max(np.abs(recon - np.asarray(x))))
+    plots.save_reconstructions(
+        np.asarray(x), recon, os.path.join(workdir, "reconstructions.png")
+    )
+    return stats
+
+
+def _baseline(dataset: data.Dataset, limit: int) -> float:
+    def images(source):
+        return source.get(np.arange(min(len(source), limit)))["image"]
+
+    return data.categorical_baseline_bits_per_dim(
+        images(dataset.train), images(dataset.test), dataset.num_bins
+    )
+
+
+def _train_loop(
+    *,
+    state_and_step,
+    train_iter,
+    train_step,
+    eval_step,
+    dataset,
+    mesh,
+    config,
+    checkpoints,
+    metrics_log,
+    bar,
+) -> tuple[TrainState, int | None]:
+    """Steps from the state's step to num_steps; returns (state, last saved step)."""
+    state, start = state_and_step
+    last_good = checkpoints.latest_step()
+    num_steps = config.train.num_steps
+    for step in range(start + 1, num_steps + 1):
+        new_state, metrics = train_step(
+            state, parallel.shard_batch(next(train_iter), mesh)
+        )
+        metrics = jax.device_get(metrics)
+        if not math.isfinite(float(metrics["loss"])):
+            where = (
+                f"step {last_good} in {checkpoints.directory} (intact; training "
+                "resumes from it if you run again)"
+                if last_good is not None
+                else "none (no checkpoint was written yet)"
+            )
+            raise NonFiniteLossError(
+                f"loss is {float(metrics['loss'])} at step {step}; training stopped "
+                "and "
+                f"this state was not saved. Last good checkpoint: {where}. Try a lower "
+                f"optim.learning_rate, more optim.warmup_steps or optim.grad_clip_norm."
+            )
+        state = new_state
+        bar.update(1)
+        bar.set_postfix(
+            {
+                k: f"{float(metrics[k]):.4f}"
+                for k in ("loss", "bits_per_dim", "accuracy")
+                if k in metrics
+            }
+        )
+        if step % config.train.log_every == 0 or step == num_steps:
+            metrics_log.write(step, "train", metrics)
+        if step % config.train.checkpoint_every == 0 or step == num_steps:
+            test_metrics = evaluate(
+                eval_step,
+                state.variables(use_ema=config.optim.ema_decay > 0),
+                dataset.test,
+                dataset.num_bins,
+                mesh,
+                config,
+            )
+            metrics_log.write(step, "test", test_metrics)
+            if not (_all_finite(state.params) and math.isfinite(test_metrics["loss"])):
+                raise NonFiniteLossError(
+                    f"non-finite parameters or test loss at step {step}; not saved. "
+                    f"Last good checkpoint: step {last_good} in "
+                    f"{checkpoints.directory}."
+                )
+            checkpoints.save(state, train_iter.position, test_metrics)
+            last_good = step
+    return state, last_good
+
+
+def train_and_evaluate(
+    config: ml_collections.ConfigDict,
+    workdir: str,
+    *,
+    dataset: data.Dataset | None = None,
+    model: nn.Module | None = None,
+    progress: bool = True,
+) -> dict:
+    """Trains (resuming from `workdir`), evaluates and writes the run's artefacts.
+
+    Args:
+      config: a config from `jinvnet.train.configs`.
+      workdir: output folder: checkpoints/, metrics.jsonl, *.png, summary.json.
+      dataset: overrides the config's dataset (e.g. mock data in tests).
+      model: overrides the config's model; it must fit `config.objective`.
+      progress: show a tqdm progress bar.
+
+    Returns:
+      The summary: final step, test metrics, baseline, wall time of this call.
+
+    Raises:
+      NonFiniteLossError: on a NaN/inf loss or parameter; names the step and the
+        last good checkpoint, which is left intact.
+      CheckpointError: if the workdir's checkpoint cannot be restored.
+    """
+    os.makedirs(workdir, exist_ok=True)
+    mesh = parallel.data_mesh()
+    dataset = dataset or load_dataset(config)
+    model = model or build_model(config)
+    objective = Objective(config.objective, dataset.num_bins, config.hybrid_weight)
+    optimizer = make_optimizer(config.optim, config.train.num_steps)
+    num_steps = config.train.num_steps
+
+    train_iter = data.BatchIterator(
+        dataset.train,
+        batch_size=config.train.batch_size,
+        num_bins=dataset.num_bins,
+        seed=config.seed,
+    )
+    init_batch = next(
+        data.BatchIterator(
+            dataset.train,
+            batch_size=min(config.train.init_batch_size, len(dataset.train)),
+            num_bins=dataset.num_bins,
+            seed=config.seed + 1,
+            process_index=0,
+            process_count=1,
+        )
+    )
+    init_key, state_key = jax.random.split(jax.random.PRNGKey(config.seed))
+    variables = model.init(init_key, jnp.asarray(init_batch["image"]))
+    state = TrainState.create(
+        variables, optimizer, state_key, ema=config.optim.ema_decay > 0
+    )
+    state = parallel.replicate(state, mesh)
+
+    checkpoints = Checkpointer(
+        os.path.join(os.path.abspath(workdir), "checkpoints"),
+        fingerprint=fingerprint(config),
+        keep_last=config.train.keep_last,
+        keep_best=config.train.keep_best,
+    )
+    if checkpoints.latest_step() is not None:
+        state, position = checkpoints.restore(state)
+        train_iter.restore(position)
+        state = parallel.replicate(state, mesh)
+        _LOG.info("resumed from step %d in %s", int(state.step), checkpoints.directory)
+
+    train_step = make_train_step(
+        model, objective, optimizer, mesh, ema_decay=config.optim.ema_decay
+    )
+    eval_step = make_eval_step(model, objective, mesh)
+    metrics_log = _Metrics(os.path.join(workdir, "metrics.jsonl"))
+    start = int(jax.device_get(state.step))
+    bar = tqdm(total=num_steps, initial=start, disable=not progress, dynamic_ncols=True)
+    try:
+        state, last_good = _train_loop(
+            state_and_step=(state, start),
+            train_iter=train_iter,
+            train_step=train_step,
+            eval_step=eval_step,
+            dataset=dataset,
+            mesh=mesh,
+            config=config,
+            checkpoints=checkpoints,
+            metrics_log=metrics_log,
+            bar=bar,
+        )
+    finally:  # also on Ctrl-C or an error: finish pending saves, never leave them half
+        bar.close()
+        checkpoints.close()
+
+    use_ema = config.optim.ema_decay > 0
+    final = evaluate(
+        eval_step,
+        state.variables(use_ema),
+        dataset.test,
+        dataset.num_bins,
+        mesh,
+        config,
+    )
+    summary = {
+        "step": int(jax.device_get(state.step)),
+        "objective": config.objective,
+        "dataset": dataset.name,
+        "num_devices": mesh.devices.size,
+        "test": final,
+        "params": int(
+            sum(leaf.size for leaf in jax.tree_util.tree_leaves(state.params))
+        ),
+        "checkpoint": os.path.join(checkpoints.directory, str(last_good)),
+    }
+    if config.objective != "classification" and config.train.figures:
+        summary["categorical_baseline_bits_per_dim"] = _baseline(
+            dataset, config.train.baseline_max_examples
+        )
+        test_batch = next(
+            data.eval_batches(
+                dataset.test,
+                batch_size=8,
+                num_bins=dataset.num_bins,
+                process_index=0,
+                process_count=1,
+            )
+        )
+        summary.update(_figures(model, state, dataset, config, workdir, test_batch))
+    plots.save_loss_curve(
+        metrics_log.records,
+        os.path.join(workdir, "loss_curve.png"),
+        metric="bits_per_dim" if config.objective == "density" else "loss",
+    )
+    with open(os.path.join(workdir, "summary.json"), "w") as f:
+        json.dump(summary, f, indent=2)
+    return summary

@@ -1,0 +1,129 @@
+"""The train state and the generic, data-parallel train and evaluation steps."""
+
+from typing import Any, Callable
+
+import flax.linen as nn
+import flax.struct
+import jax
+import jax.numpy as jnp
+import optax
+from jax.sharding import Mesh
+
+from jinvnet.train.objectives import LossFn
+from jinvnet.train.parallel import batch_sharded, replicated
+
+
+class TrainState(flax.struct.PyTreeNode):
+    """Everything that changes during training (all of it is checkpointed).
+
+    Attributes:
+      step: number of optimiser steps taken, int32 scalar.
+      params: the trained "params" collection.
+      constants: every other variable collection (fixed permutations, signs), never
+        trained but needed by `apply`.
+      opt_state: the optax state.
+      ema_params: exponential moving average of params ({} when EMA is off).
+      rng: raw uint32 PRNG key data, split once per step.
+    """
+
+    step: jax.Array
+    params: Any
+    constants: Any
+    opt_state: Any
+    ema_params: Any
+    rng: jax.Array
+
+    @classmethod
+    def create(
+        cls,
+        variables: dict,
+        optimizer: optax.GradientTransformation,
+        rng: jax.Array,
+        *,
+        ema: bool,
+    ) -> "TrainState":
+        """A step-0 state from `model.init`'s variables; `rng` a raw uint32 key."""
+        variables = dict(variables)
+        params = variables.pop("params")
+        return cls(
+            step=jnp.zeros((), jnp.int32),
+            params=params,
+            constants=variables,
+            opt_state=optimizer.init(params),
+            ema_params=jax.tree_util.tree_map(jnp.copy, params) if ema else {},
+            rng=rng,
+        )
+
+    def variables(self, use_ema: bool = False) -> dict:
+        """The variables to `apply` the model with (EMA params if asked and kept)."""
+        params = self.ema_params if use_ema and self.ema_params else self.params
+        return {"params": params, **self.constants}
+
+
+def make_train_step(
+    model: nn.Module,
+    objective: LossFn,
+    optimizer: optax.GradientTransformation,
+    mesh: Mesh,
+    *,
+    ema_decay: float = 0.0,
+) -> Callable[[TrainState, dict], tuple[TrainState, dict]]:
+    """A jit-compiled step: gradient of the mean loss over the global batch, update.
+
+    The state is replicated and the batch split over `mesh`; the result does not
+    depend on the number of devices (up to float rounding of the reduction).
+
+    Returns:
+      step(state, batch) -> (new_state, metrics): metrics are scalar means over the
+      global batch, plus "grad_norm".
+    """
+
+    def step(state: TrainState, batch: dict) -> tuple[TrainState, dict]:
+        rng, step_rng = jax.random.split(state.rng)
+
+        def loss_fn(params):
+            variables = {"params": params, **state.constants}
+            terms = objective(model, variables, batch, step_rng)
+            return jnp.mean(terms["loss"]), terms
+
+        (_, terms), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+        updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+        params = optax.apply_updates(state.params, updates)
+        ema_params = state.ema_params
+        if ema_decay > 0:
+            ema_params = optax.incremental_update(params, ema_params, 1.0 - ema_decay)
+        new_state = state.replace(
+            step=state.step + 1,
+            params=params,
+            opt_state=opt_state,
+            ema_params=ema_params,
+            rng=rng,
+        )
+        metrics = {key: jnp.mean(value) for key, value in terms.items()}
+        metrics["grad_norm"] = optax.tree_utils.tree_norm(grads)
+        return new_state, metrics
+
+    return jax.jit(
+        step,
+        in_shardings=(replicated(mesh), batch_sharded(mesh)),
+        out_shardings=(replicated(mesh), replicated(mesh)),
+    )
+
+
+def make_eval_step(
+    model: nn.Module, objective: LossFn, mesh: Mesh
+) -> Callable[[dict, dict], dict]:
+    """A jit-compiled step returning mask-weighted sums of every metric and "count"."""
+
+    def step(variables: dict, batch: dict) -> dict:
+        mask = batch.pop("mask")
+        terms = objective(model, variables, batch, None)
+        sums = {key: jnp.sum(value * mask) for key, value in terms.items()}
+        sums["count"] = jnp.sum(mask)
+        return sums
+
+    return jax.jit(
+        step,
+        in_shardings=(replicated(mesh), batch_sharded(mesh)),
+        out_shardings=replicated(mesh),
+    )

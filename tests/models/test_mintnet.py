@@ -1,0 +1,112 @@
+"""Tests for the MintNet flow, presets and classifier (seed 002)."""
+
+import distrax
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from jinvnet import bijectors, models
+from jinvnet.data import dequantize, digits
+
+
+def _digits(n=32):
+    dataset = digits()
+    batch = dataset.train.get(np.arange(n))
+    return jnp.asarray(dequantize(batch["image"], dataset.num_bins, None)), batch[
+        "label"
+    ]
+
+
+def test_flow_round_trip_and_log_prob_shapes():
+    x, _ = _digits(4)
+    flow = models.mintnet(num_blocks=2, num_groups=2, num_squeezes=1)
+    variables = flow.init(jax.random.PRNGKey(0), x)
+    bij = flow.apply(variables, x)
+    z, log_det = bij.forward_and_log_det(x)
+    assert z.shape == (4, 4, 4, 4) and log_det.shape == (4,)
+    x_back, results = bijectors.invert_with_diagnostics(bij, z)
+    assert len(results) == 4 and all(bool(r.converged.all()) for r in results)
+    np.testing.assert_allclose(x_back, x, atol=1e-4)  # TESTING.md #3: whole flow, f32
+    density = models.FlowDensity(models.mintnet(num_blocks=2, num_groups=2))
+    dist = density.apply(density.init(jax.random.PRNGKey(0), x), x)
+    assert isinstance(dist, distrax.Transformed) and dist.log_prob(x).shape == (4,)
+
+
+def test_squeezes_are_spread_over_the_blocks():
+    flow = models.mintnet(num_blocks=6, num_squeezes=2)
+    kinds = [type(layer).__name__ for layer in flow.layers]
+    assert (
+        kinds
+        == ["Sequential"] * 2
+        + ["Squeeze"]
+        + ["Sequential"] * 2
+        + ["Squeeze"]
+        + ["Sequential"] * 2
+    )
+
+
+def test_presets_have_the_paper_sizes():
+    assert (
+        models.mintnet_preset("mnist").layers.__len__() == 22
+    )  # 20 blocks + 2 squeezes
+    cifar = models.mintnet_preset("cifar10")
+    assert len(cifar.layers) == 18
+    assert cifar.layers[0].layers[0].num_groups == 85
+    assert len(models.mintnet_preset("imagenet32").layers) == 23
+
+
+def test_raises_if_more_squeezes_than_blocks():
+    with pytest.raises(ValueError, match="num_squeezes"):
+        models.mintnet(num_blocks=2, num_squeezes=2)
+    with pytest.raises(ValueError, match="unknown preset"):
+        models.mintnet_preset("svhn")
+
+
+def _fit(model, loss_fn, x, steps=6):
+    variables = model.init(jax.random.PRNGKey(0), x)
+    optimizer = optax.adam(3e-3)
+    params = variables["params"]
+    state = optimizer.init(params)
+
+    @jax.jit
+    def step(params, state):
+        loss, grads = jax.value_and_grad(lambda p: loss_fn({**variables, "params": p}))(
+            params
+        )
+        updates, state = optimizer.update(grads, state)
+        return optax.apply_updates(params, updates), state, loss
+
+    losses = []
+    for _ in range(steps):
+        params, state, loss = step(params, state)
+        losses.append(float(loss))
+    return losses
+
+
+def test_density_loss_decreases_on_digits():
+    x, _ = _digits()
+    model = models.FlowDensity(
+        models.mintnet(num_blocks=1, num_groups=2, num_squeezes=0)
+    )
+    losses = _fit(model, lambda v: -jnp.mean(model.apply(v, x).log_prob(x)), x)
+    assert np.all(np.isfinite(losses)) and losses[-1] < losses[0] - 1.0
+
+
+def test_classifier_loss_decreases_on_digits():
+    x, labels = _digits()
+    model = models.MintNetClassifier(num_blocks=1, num_squeezes=0, pad_channels=4)
+
+    def loss(v):
+        logits = model.apply(v, x)
+        return optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
+
+    losses = _fit(model, loss, x)
+    assert np.all(np.isfinite(losses)) and losses[-1] < losses[0]
+
+
+def test_classifier_raises_if_too_many_channels():
+    model = models.MintNetClassifier(pad_channels=2)
+    with pytest.raises(ValueError, match="pad_channels=2"):
+        model.init(jax.random.PRNGKey(0), jnp.zeros((1, 8, 8, 3)))

@@ -1,0 +1,165 @@
+"""Multi-scale flow: one shape-preserving bijector that carries every split latent."""
+
+import distrax
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jinvnet import models, ops
+from jinvnet.models import multiscale
+from tests.conftest import tolerance
+from tests.contract import perturb
+
+
+def _trained_like(flow, x, scale=0.05):
+    """Initialises `flow` on x, then moves every parameter away from its init."""
+    variables = jax.jit(flow.init)(jax.random.PRNGKey(1), x)
+    params = perturb(variables["params"], jax.random.PRNGKey(2), scale)
+    return {**variables, "params": params}
+
+
+def _tiny(**kwargs):
+    config = dict(num_levels=2, steps_per_level=2, hidden_channels=8)
+    return models.MultiScaleFlow(**{**config, **kwargs})
+
+
+def test_round_trip_carries_every_split_latent(dtype):
+    x = jax.random.normal(jax.random.PRNGKey(0), (3, 8, 8, 2), dtype)
+    flow = _tiny(num_levels=3, steps_per_level=1)
+    variables = _trained_like(flow, x)
+    forward = jax.jit(lambda v, x: flow.apply(v, x).forward_and_log_det(x))
+    inverse = jax.jit(lambda v, z: flow.apply(v, z).inverse_and_log_det(z))
+    z, log_det = forward(variables, x)
+    assert z.shape == x.shape and z.dtype == dtype and log_det.shape == (3,)
+    x_back, inverse_log_det = inverse(variables, z)
+    np.testing.assert_allclose(x_back, x, rtol=0, atol=tolerance(dtype, 1e-4, 1e-9))
+    rtol = tolerance(dtype, 1e-4, 1e-9)
+    np.testing.assert_allclose(inverse_log_det, -log_det, rtol=rtol)
+    # Latent entries of the last level (pixel (0, 0)), of the second split (pixel
+    # (2, 0)) and of the first split (pixel (7, 7)) all reach the image.
+    flat = z[0].reshape(-1)
+    bumped = jnp.stack([flat.at[i].add(1.0) for i in (0, 32, -1)])
+    changed = inverse(variables, bumped.reshape(z.shape))[0] - x_back[0]
+    assert bool(jnp.all(jnp.abs(changed).reshape(3, -1).max(axis=1) > 1e-3))
+
+
+def test_log_det_matches_dense_jacobian(dtype):
+    x = jax.random.normal(jax.random.PRNGKey(0), (2, 4, 4, 1), dtype)
+    flow = _tiny(steps_per_level=1)
+    variables = _trained_like(flow, x, scale=0.1)
+
+    @jax.jit
+    def log_det_and_jacobian(v, xi):
+        bij = flow.apply(v, xi[None])
+        flat = lambda u: bij.forward(u.reshape(xi.shape)).reshape(-1)  # noqa: E731
+        return bij.forward_log_det_jacobian(xi), jax.jacfwd(flat)(xi.reshape(-1))
+
+    for i in range(2):
+        log_det, jacobian = log_det_and_jacobian(variables, x[i])
+        sign, expected = np.linalg.slogdet(np.asarray(jacobian, np.float64))
+        assert sign != 0
+        np.testing.assert_allclose(log_det, expected, rtol=tolerance(dtype, 1e-4, 1e-9))
+
+
+def test_split_prior_is_identity_at_init_and_first_actnorm_whitens():
+    x = 0.5 + 0.2 * jax.random.uniform(jax.random.PRNGKey(0), (16, 8, 8, 2))
+    flow = _tiny(steps_per_level=1)
+    variables = flow.init(jax.random.PRNGKey(1), x)
+    assert not np.any(variables["params"]["level0"]["split_prior"]["w3"])
+    actnorm = models.ActNorm().apply(
+        {"params": variables["params"]["level0"]["step0"]["ActNorm_0"]},
+        jax.ShapeDtypeStruct((16, 4, 4, 8), x.dtype),
+    )
+    y = actnorm.forward(models.Squeeze().apply({}, x).forward(x))
+    np.testing.assert_allclose(y.mean((0, 1, 2)), 0.0, atol=1e-5)
+
+
+def test_density_log_prob_and_temperature_sampling():
+    x = jax.random.normal(jax.random.PRNGKey(0), (4, 4, 4, 1))
+    model = models.FlowDensity(_tiny(steps_per_level=1))
+    variables = model.init(jax.random.PRNGKey(1), x)
+    dist = model.apply(variables, x)
+    assert isinstance(dist, distrax.Transformed)
+    assert dist.log_prob(x).shape == (4,)
+    key = jax.random.PRNGKey(3)
+    cold = models.sample(dist, key, 3, temperature=0.0)
+    np.testing.assert_allclose(cold, jnp.broadcast_to(cold[0], cold.shape), atol=1e-6)
+    np.testing.assert_allclose(
+        models.sample(dist, key, 3, temperature=1.0),
+        dist.sample(seed=key, sample_shape=3),
+        atol=1e-5,
+    )
+    half = models.sample(dist, key, 3, temperature=0.5)
+    latent = dist.bijector.inverse(half)
+    full_latent = dist.distribution.sample(seed=key, sample_shape=3)
+    np.testing.assert_allclose(latent, 0.5 * full_latent, atol=1e-4)
+
+
+def test_count_params_is_sum_of_leaf_sizes():
+    x = jnp.zeros((1, 8, 8, 3))
+    variables = _tiny().init(jax.random.PRNGKey(0), x)
+    leaves = jax.tree_util.tree_leaves(variables["params"])
+    assert models.count_params(variables["params"]) == sum(leaf.size for leaf in leaves)
+
+
+def test_presets_set_architecture():
+    flow = multiscale.glow()
+    assert (flow.num_levels, flow.steps_per_level, flow.conv, flow.coupling) == (
+        3,
+        32,
+        "1x1",
+        "affine",
+    )
+
+
+def test_raises_if_height_not_divisible():
+    with pytest.raises(ValueError, match="height .* must be divisible by 4, got 6"):
+        _tiny().init(jax.random.PRNGKey(0), jnp.zeros((1, 6, 8, 3)))
+
+
+def test_raises_if_unknown_conv():
+    with pytest.raises(ValueError, match="conv must be one of"):
+        _tiny(conv="5x5").init(jax.random.PRNGKey(0), jnp.zeros((1, 8, 8, 3)))
+
+
+def test_raises_if_negative_temperature():
+    with pytest.raises(ValueError, match="temperature must be >= 0"):
+        models.sample(None, jax.random.PRNGKey(0), 1, temperature=-1.0)
+
+
+def test_free_param_count_of_a_cinc_layer_is_9n2_minus_triangle():
+    x = jnp.zeros((1, 8, 8, 2))
+    flow = _tiny(conv="cinc", num_levels=1, steps_per_level=1)
+    params = jax.eval_shape(flow.init, jax.random.PRNGKey(0), x)["params"]
+    layer = {"CInCConv_0": params["level0"]["step0"]["CInCConv_0"]}
+    n = 8  # channels after the squeeze
+    assert models.count_params(layer) == 9 * n * n + n
+    assert models.count_params(layer, free=True) == 9 * n * n - n * (n - 1) // 2
+    assert models.count_params(layer, free=True) == ops.cinc.num_parameters(n)
+    total, free = models.count_params(params), models.count_params(params, free=True)
+    assert total - free == n * (n + 1) // 2
+
+
+def test_free_param_count_of_an_emerging_layer_is_seed_003s():
+    x = jnp.zeros((1, 4, 4, 1))
+    flow = _tiny(conv="emerging", num_levels=1, steps_per_level=1)
+    params = jax.eval_shape(flow.init, jax.random.PRNGKey(0), x)["params"]
+    layer = {"EmergingConv_0": params["level0"]["step0"]["EmergingConv_0"]}
+    n = 4
+    assert models.count_params(layer, free=True) == ops.emerging.num_parameters(n)
+    assert models.count_params(layer, free=True) == 10 * n * n - n
+
+
+@pytest.mark.parametrize("conv, coupling", [("emerging", "affine"), ("cinc", "quad")])
+def test_round_trip_of_emerging_and_quad_flows(conv, coupling):
+    x = jax.random.normal(jax.random.PRNGKey(0), (2, 4, 4, 1))
+    flow = _tiny(conv=conv, coupling=coupling, steps_per_level=1, inverse_method="scan")
+    variables = _trained_like(flow, x)
+
+    @jax.jit
+    def round_trip(v, x):
+        bij = flow.apply(v, x)
+        return bij.inverse(bij.forward(x))
+
+    np.testing.assert_allclose(round_trip(variables, x), x, rtol=0, atol=1e-4)

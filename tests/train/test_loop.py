@@ -1,0 +1,182 @@
+"""The training loop: exact resume, NaN stop, checkpoint errors, artefacts."""
+
+import dataclasses
+import json
+import os
+
+import jax
+import numpy as np
+import orbax.checkpoint as ocp
+import pytest
+import tensorflow_datasets as tfds
+
+from jinvnet import train
+from tests.train._tiny import Scripted, small_digits, tiny_config
+
+
+def _params(workdir, step):
+    path = os.path.join(os.path.abspath(workdir), "checkpoints", str(step), "state")
+    return ocp.StandardCheckpointer().restore(path)
+
+
+def test_resume_after_preemption_matches_uninterrupted_run(tmp_path):
+    config = tiny_config(num_steps=6, checkpoint_every=3, log_every=1)
+    train.train_and_evaluate(
+        config, str(tmp_path / "straight"), dataset=small_digits(), progress=False
+    )
+    dataset = small_digits()
+    # The init batch is get call 1, step s reads call s + 1: die while reading step 5.
+    preempted = dataclasses.replace(
+        dataset, train=Scripted(dataset.train, from_call=6, action="preempt")
+    )
+    with pytest.raises(KeyboardInterrupt):
+        train.train_and_evaluate(
+            config, str(tmp_path / "resumed"), dataset=preempted, progress=False
+        )
+    assert train.Checkpointer(
+        str(tmp_path / "resumed" / "checkpoints"), fingerprint={}
+    ).all_steps() == [3]
+    summary = train.train_and_evaluate(
+        config, str(tmp_path / "resumed"), dataset=small_digits(), progress=False
+    )
+    assert summary["step"] == 6
+    straight, resumed = (
+        _params(tmp_path / "straight", 6),
+        _params(tmp_path / "resumed", 6),
+    )
+    assert jax.tree_util.tree_structure(straight) == jax.tree_util.tree_structure(
+        resumed
+    )
+    for a, b in zip(
+        jax.tree_util.tree_leaves(straight), jax.tree_util.tree_leaves(resumed)
+    ):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=0, atol=1e-6)
+
+
+def test_nan_loss_stops_names_step_and_keeps_last_good_checkpoint(tmp_path):
+    config = tiny_config(num_steps=10, checkpoint_every=2)
+    dataset = small_digits()
+    poisoned = dataclasses.replace(
+        dataset, train=Scripted(dataset.train, from_call=6, action="nan")
+    )
+    with pytest.raises(
+        train.NonFiniteLossError, match=r"at step 5;.*Last good checkpoint: step 4"
+    ):
+        train.train_and_evaluate(
+            config, str(tmp_path), dataset=poisoned, progress=False
+        )
+    checkpoints = train.Checkpointer(str(tmp_path / "checkpoints"), fingerprint={})
+    assert checkpoints.latest_step() == 4
+    params = _params(tmp_path, 4)["params"]
+    assert all(np.all(np.isfinite(leaf)) for leaf in jax.tree_util.tree_leaves(params))
+    # Running again resumes from the intact step 4 and finishes.
+    summary = train.train_and_evaluate(
+        config, str(tmp_path), dataset=small_digits(), progress=False
+    )
+    assert summary["step"] == 10
+
+
+def test_incompatible_checkpoint_gives_clear_error(tmp_path):
+    config = tiny_config(num_steps=2, checkpoint_every=2)
+    train.train_and_evaluate(
+        config, str(tmp_path), dataset=small_digits(), progress=False
+    )
+    config.model.kwargs.hidden_channels = 16
+    config.train.num_steps = 4
+    with pytest.raises(
+        train.CheckpointError,
+        match="model.kwargs.hidden_channels: checkpoint 8, this run 16",
+    ):
+        train.train_and_evaluate(
+            config, str(tmp_path), dataset=small_digits(), progress=False
+        )
+
+
+def test_corrupt_checkpoint_gives_clear_error(tmp_path):
+    config = tiny_config(num_steps=2, checkpoint_every=2)
+    train.train_and_evaluate(
+        config, str(tmp_path), dataset=small_digits(), progress=False
+    )
+    state_dir = tmp_path / "checkpoints" / "2" / "state"
+    for path in state_dir.rglob("*"):
+        if path.is_file():
+            path.write_bytes(b"garbage")
+    config.train.num_steps = 4
+    with pytest.raises(
+        train.CheckpointError,
+        match="checkpoint step 2 in .* (corrupt|could not be restored)",
+    ):
+        train.train_and_evaluate(
+            config, str(tmp_path), dataset=small_digits(), progress=False
+        )
+
+
+def test_keeps_last_n_and_best(tmp_path):
+    config = tiny_config(num_steps=8, checkpoint_every=1, keep_last=2, keep_best=1)
+    train.train_and_evaluate(
+        config, str(tmp_path), dataset=small_digits(), progress=False
+    )
+    records = [json.loads(line) for line in open(tmp_path / "metrics.jsonl")]
+    test_loss = {r["step"]: r["loss"] for r in records if r["split"] == "test"}
+    best = min(test_loss, key=test_loss.get)
+    steps = train.Checkpointer(
+        str(tmp_path / "checkpoints"), fingerprint={}
+    ).all_steps()
+    assert steps == sorted({7, 8, best})
+    assert not list((tmp_path / "checkpoints").glob("*tmp*"))
+
+
+def test_writes_metrics_figures_and_summary(tmp_path):
+    summary = train.train_and_evaluate(
+        tiny_config(num_steps=2, log_every=1, figures=True),
+        str(tmp_path),
+        dataset=small_digits(),
+        progress=False,
+    )
+    for name in (
+        "metrics.jsonl",
+        "summary.json",
+        "loss_curve.png",
+        "samples_T1.0.png",
+        "reconstructions.png",
+    ):
+        assert (tmp_path / name).stat().st_size > 0, name
+    assert summary["test"]["bits_per_dim"] > 0
+    assert summary["reconstruction_max_abs_error"] < 1e-4
+    assert summary["categorical_baseline_bits_per_dim"] > 0
+
+
+def test_trains_on_mock_tfds_mnist(tmp_path):
+    config = tiny_config(num_steps=2)
+    config.data.name = "mnist"
+    config.data.data_dir = str(tmp_path / "tfds")
+    config.train.baseline_max_examples = 16
+    with tfds.testing.mock_data(
+        num_examples=16, policy=tfds.testing.MockPolicy.USE_CODE
+    ):
+        summary = train.train_and_evaluate(
+            config, str(tmp_path / "run"), progress=False
+        )
+    assert summary["dataset"] == "mnist" and np.isfinite(
+        summary["test"]["bits_per_dim"]
+    )
+
+
+def test_raises_if_unknown_model_factory():
+    config = tiny_config()
+    config.model.factory = "no_such_flow"
+    with pytest.raises(ValueError, match="'no_such_flow' is not in jinvnet.models"):
+        train.build_model(config)
+
+
+def test_classification_config_trains_and_reports_accuracy(tmp_path):
+    config = train.get_config("digits_iconvnet")
+    config.model.kwargs.num_stages = 1
+    config.model.kwargs.layers_per_stage = 1
+    config.train.update(batch_size=8, init_batch_size=16, eval_batch_size=16)
+    config.train.num_steps = 2
+    summary = train.train_and_evaluate(
+        config, str(tmp_path), dataset=small_digits(), progress=False
+    )
+    assert 0.0 <= summary["test"]["accuracy"] <= 1.0
+    assert (tmp_path / "loss_curve.png").exists()

@@ -1,0 +1,70 @@
+"""Data parallel: a step on 4 (fake CPU) devices equals the 1-device step.
+
+XLA_FLAGS must be set before jax initialises, so the comparison runs in a
+subprocess.
+"""
+
+import os
+import pathlib
+import subprocess
+import sys
+import textwrap
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+_SCRIPT = textwrap.dedent(
+    """
+    import jax
+    import numpy as np
+
+    from jinvnet import data, train
+    from tests.train._tiny import tiny_config
+
+    assert jax.device_count() == 4, jax.devices()
+    config = tiny_config()
+    config.optim.ema_decay = 0.9
+    dataset = data.digits()
+    model = train.build_model(config)
+    objective = train.Objective("density", dataset.num_bins)
+    optimizer = train.make_optimizer(config.optim, 10)
+    batch = next(data.BatchIterator(dataset.train, batch_size=8, num_bins=17, seed=0))
+    variables = model.init(jax.random.PRNGKey(0), batch["image"])
+    results = []
+    for devices in (jax.devices()[:1], jax.devices()):
+        mesh = train.data_mesh(devices)
+        state = train.TrainState.create(
+            variables, optimizer, jax.random.PRNGKey(1), ema=True
+        )
+        step = train.make_train_step(model, objective, optimizer, mesh, ema_decay=0.9)
+        for _ in range(2):
+            state, metrics = step(state, train.shard_batch(batch, mesh))
+        kernel = state.params["flow"]["layers_1"]["layers_2"]["w1"]
+        assert len(kernel.sharding.device_set) == len(devices)
+        results.append((jax.device_get(state), jax.device_get(metrics)))
+    (one, m1), (four, m4) = results
+    for a, b in zip(jax.tree_util.tree_leaves(one), jax.tree_util.tree_leaves(four)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+    for key in m1:
+        np.testing.assert_allclose(m1[key], m4[key], rtol=1e-5)
+    print("OK", float(m1["loss"]), float(m4["loss"]))
+    """
+)
+
+
+def test_four_device_step_equals_one_device_step():
+    env = dict(
+        os.environ,
+        XLA_FLAGS="--xla_force_host_platform_device_count=4",
+        JAX_PLATFORMS="cpu",
+        PYTHONPATH=str(ROOT),
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", _SCRIPT],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert "OK" in result.stdout
