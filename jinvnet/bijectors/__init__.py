@@ -15,14 +15,11 @@ from jinvnet.bijectors.conv1x1_lu import Conv1x1LU
 from jinvnet.bijectors.emerging import EmergingConv
 from jinvnet.bijectors.fft_conv import FFTConv
 from jinvnet.bijectors.iavgpool import IAvgPool2d
-from jinvnet.bijectors.mint import MintLayer
-from jinvnet.bijectors.mint import invert_with_diagnostics
-from jinvnet.bijectors.mint import mint_block
+from jinvnet.bijectors.mint import MintLayer, invert_with_diagnostics, mint_block
 from jinvnet.bijectors.permute import Permute
 from jinvnet.bijectors.quad_coupling import QuadCoupling
 from jinvnet.bijectors.reversible_stack import ReversibleStack
-from jinvnet.bijectors.revnet import IRevNetBlock
-from jinvnet.bijectors.revnet import RevNetBlock
+from jinvnet.bijectors.revnet import IRevNetBlock, RevNetBlock
 from jinvnet.bijectors.sneaky_relu import SneakyReLU
 from jinvnet.bijectors.split_prior import SplitPrior
 from jinvnet.bijectors.squeeze import Squeeze
