@@ -15,7 +15,7 @@ import chex
 import jax
 import jax.numpy as jnp
 
-from jinvnet.ops import conv_net, coupling
+from jinvnet.ops import coupling
 
 _NAME = "affine_coupling"
 
@@ -40,9 +40,8 @@ def init(
 
 
 def _shift_and_log_scale(params: Params, x_a: jax.Array) -> tuple[jax.Array, jax.Array]:
-    h = conv_net.apply(params.net, x_a)
-    c_b = h.shape[-1] // 2
-    return h[..., :c_b], jax.nn.log_sigmoid(h[..., c_b:] + 2.0)
+    shift, raw_scale = coupling.conditioner_halves(params.net, x_a)
+    return shift, jax.nn.log_sigmoid(raw_scale + 2.0)
 
 
 def forward(params: Params, x: jax.Array) -> tuple[jax.Array, jax.Array]:

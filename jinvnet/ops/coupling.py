@@ -69,6 +69,20 @@ def split(
     return x[..., :c_a], x[..., c_a:]
 
 
+def conditioner_halves(
+    net: conv_net.Params, x_a: jax.Array
+) -> tuple[jax.Array, jax.Array]:
+    """Runs the conditioner on x_a and splits its output channels into two halves.
+
+    Returns:
+      (first, second), each of shape (..., height, width, out_channels // 2): the
+      shift and the raw scale of an affine coupling, or mu and log_sigma of a prior.
+    """
+    h = conv_net.apply(net, x_a)
+    half = h.shape[-1] // 2
+    return h[..., :half], h[..., half:]
+
+
 def sum_event(values: jax.Array) -> jax.Array:
     """Sums the last three (event) axes: (..., h, w, c) -> (...)."""
     return jnp.sum(values, axis=(-3, -2, -1))

@@ -94,9 +94,10 @@ def _split(params: Params, x: jax.Array) -> list[jax.Array]:
 def _shift_and_log_scale(
     net: conv_net.Params, context: list[jax.Array]
 ) -> tuple[jax.Array, jax.Array]:
-    h = conv_net.apply(net, jnp.concatenate(context, axis=-1))
-    block = h.shape[-1] // 2
-    return h[..., :block], jax.nn.log_sigmoid(h[..., block:] + 2.0)
+    shift, raw_scale = coupling.conditioner_halves(
+        net, jnp.concatenate(context, axis=-1)
+    )
+    return shift, jax.nn.log_sigmoid(raw_scale + 2.0)
 
 
 @jax.jit

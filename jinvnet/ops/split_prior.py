@@ -23,7 +23,7 @@ import chex
 import jax
 import jax.numpy as jnp
 
-from jinvnet.ops import conv_net, coupling
+from jinvnet.ops import coupling
 
 _NAME = "split_prior"
 
@@ -70,9 +70,7 @@ def init(
 
 def mean_and_log_scale(params: Params, z1: jax.Array) -> tuple[jax.Array, jax.Array]:
     """The conditional prior's (mu, log_sigma) for the factored-out half given z1."""
-    h = conv_net.apply(params.net, z1)
-    c2 = h.shape[-1] // 2
-    return h[..., :c2], h[..., c2:]
+    return coupling.conditioner_halves(params.net, z1)
 
 
 def forward(params: Params, x: jax.Array) -> tuple[jax.Array, jax.Array]:
