@@ -1,9 +1,10 @@
 """Runtime of the Fourier-domain convolution against the dense route (seed 000, Fig. 2).
 
 For each (channels c, size m) the batch is (batch, m, m, c) with a k x k kernel. Timed
-side by side in one process, after compilation, the fastest of `repeats` calls (the
-minimum, as `timeit` recommends: on a shared machine the other statistics measure
-the other processes):
+side by side in one process, after compilation, interleaved (every round calls each
+path once, so a slow spell of the machine hits all paths alike) and summarised by the
+median over `repeats` rounds (the minimum of millisecond calls on a 2-core machine
+proved to jump by 2x between runs; the median of interleaved rounds did not):
 
 - "forward": the FFT forward (`ops.fft_conv.forward`, y only); "forward_lax": the same
   map with `lax.conv_general_dilated` on a wrap-padded input (reference);
@@ -26,6 +27,7 @@ import jax
 import jax.numpy as jnp
 import matplotlib
 import ml_collections
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -33,15 +35,17 @@ import matplotlib.pyplot as plt  # noqa: E402
 from jinvnet.ops import fft_conv  # noqa: E402
 
 
-def _timed(fn: Callable, *args, repeats: int) -> float:
-    """Fastest wall time in milliseconds of `fn(*args)`, after one compiling call."""
-    jax.block_until_ready(fn(*args))
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+def _timed(fns: dict[str, Callable], *args, repeats: int) -> dict[str, float]:
+    """Median wall time in ms of each `fn(*args)`, interleaved, after compiling."""
+    for fn in fns.values():
         jax.block_until_ready(fn(*args))
-        times.append(time.perf_counter() - start)
-    return 1e3 * min(times)
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            jax.block_until_ready(fn(*args))
+            times[name].append(time.perf_counter() - start)
+    return {name: 1e3 * float(np.median(values)) for name, values in times.items()}
 
 
 def _dense_jacobian(params: fft_conv.Params, shape: tuple[int, int, int]) -> jax.Array:
@@ -113,18 +117,18 @@ def measure(
     k_params, k_x = jax.random.split(jax.random.PRNGKey(0))
     params = fft_conv.init(k_params, channels, kernel_size, noise=0.1)
     x = jax.random.normal(k_x, (batch, size, size, channels))
-    results = {
-        name: _timed(fn, params, x, repeats=repeats)
-        for name, fn in _fft_fns(kernel_size).items()
-    }
+    results = _timed(_fft_fns(kernel_size), params, x, repeats=repeats)
     n = channels * size * size
     if n <= dense_max_dim:
         shape = (size, size, channels)
         jacobian = jax.jit(_dense_jacobian, static_argnums=1)(params, shape)
         dense_forward = jax.jit(lambda j, v: v.reshape(v.shape[0], -1) @ j.T)
-        results["dense_forward"] = _timed(dense_forward, jacobian, x, repeats=repeats)
-        for name, fn in _dense_fns(shape).items():
-            results[name] = _timed(fn, params, x, repeats=max(1, repeats // 2))
+        results.update(
+            _timed({"dense_forward": dense_forward}, jacobian, x, repeats=repeats)
+        )
+        results.update(
+            _timed(_dense_fns(shape), params, x, repeats=max(1, repeats // 10))
+        )
     return results
 
 

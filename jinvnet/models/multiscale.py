@@ -44,15 +44,22 @@ COUPLINGS = ("affine", "quad")
 INVERSE_METHODS = ("fast", "scan")
 
 
-def _conv(kind: str, inverse_method: str) -> nn.Module:
-    """The invertible convolution of one step; `inverse_method` where it applies."""
+def _convs(kind: str, inverse_method: str) -> list[nn.Module]:
+    """The invertible convolution(s) of one step; `inverse_method` where it applies.
+
+    "cinc" is seed 001's modification of the emerging layer ("we modified the
+    emerging convolution layer to use our standard convolution", Sec. 4): the LU 1x1
+    convolution followed by one CInC 3x3 convolution in place of emerging's two masked
+    ones. The 1x1 gives the full channel mixing at the current pixel that the CInC
+    kernel's triangular centre tap cannot.
+    """
     if kind == "cinc":
-        return CInCConv(method=inverse_method)
+        return [Conv1x1LU(), CInCConv(method=inverse_method)]
     if kind == "emerging":
-        return EmergingConv(method=inverse_method)
+        return [EmergingConv(method=inverse_method)]
     if kind == "fft":
-        return FFTConv()
-    return Conv1x1LU()
+        return [FFTConv()]
+    return [Conv1x1LU()]
 
 
 def _coupling(kind: str, hidden_channels: int) -> nn.Module:
@@ -71,7 +78,7 @@ class _Unsqueeze(nn.Module):
 
 
 class _Step(nn.Module):
-    """One flow step: ActNorm, invertible convolution, coupling."""
+    """One flow step: ActNorm, invertible convolution (`_convs`), coupling."""
 
     conv: str
     coupling: str
@@ -82,7 +89,7 @@ class _Step(nn.Module):
     def __call__(self, x: jax.Array) -> distrax.Bijector:
         layers = [
             ActNorm(),
-            _conv(self.conv, self.inverse_method),
+            *_convs(self.conv, self.inverse_method),
             _coupling(self.coupling, self.hidden_channels),
         ]
         return Sequential(layers)(x)
@@ -143,7 +150,8 @@ class MultiScaleFlow(nn.Module):
       num_levels: L, the number of levels (default 3); height and width must be
         divisible by 2**L.
       steps_per_level: D, flow steps per level (default 32).
-      conv: invertible convolution, one of `CONVS` (default "1x1", Glow's LU 1x1).
+      conv: invertible convolution, one of `CONVS` (default "1x1", Glow's LU 1x1;
+        "cinc" is an LU 1x1 followed by a CInC 3x3, see `_convs`).
       coupling: coupling layer, one of `COUPLINGS` (default "affine").
       hidden_channels: width of the coupling conditioners (default 512).
       prior_hidden_channels: width of the split priors' conditioners; None (the
@@ -265,95 +273,59 @@ def count_params(params: Any, *, free: bool = False) -> int:
     return total
 
 
-def glow(
-    *, num_levels: int = 3, steps_per_level: int = 32, hidden_channels: int = 512
-) -> MultiScaleFlow:
-    """Glow: LU 1x1 convolutions and affine couplings (Kingma & Dhariwal 2018).
+def _preset(name: str, conv: str, coupling: str, summary: str):
+    """A factory `name(*, num_levels, steps_per_level, hidden_channels, ...)`."""
+
+    def make(
+        *,
+        num_levels: int = 3,
+        steps_per_level: int = 32,
+        hidden_channels: int = 512,
+        inverse_method: str = "fast",
+    ) -> MultiScaleFlow:
+        return MultiScaleFlow(
+            num_levels=num_levels,
+            steps_per_level=steps_per_level,
+            conv=conv,
+            coupling=coupling,
+            hidden_channels=hidden_channels,
+            inverse_method=inverse_method,
+        )
+
+    make.__name__ = make.__qualname__ = name
+    make.__doc__ = f"""{summary}
 
     Args:
       num_levels: L (default 3).
       steps_per_level: D (default 32).
       hidden_channels: conditioner width (default 512).
+      inverse_method: "fast" (default) or "scan", the sequential reference, for
+        the convolutions that have one (CInC, emerging); ignored by the others.
     """
-    return MultiScaleFlow(
-        num_levels=num_levels,
-        steps_per_level=steps_per_level,
-        conv="1x1",
-        coupling="affine",
-        hidden_channels=hidden_channels,
-    )
+    return make
 
 
-def emerging(
-    *,
-    num_levels: int = 3,
-    steps_per_level: int = 32,
-    hidden_channels: int = 512,
-    inverse_method: str = "fast",
-) -> MultiScaleFlow:
-    """Emerging convolutions and affine couplings (Hoogeboom et al. 2019).
-
-    Args:
-      num_levels: L (default 3).
-      steps_per_level: D (default 32).
-      hidden_channels: conditioner width (default 512).
-      inverse_method: "fast" (default) or "scan", the sequential reference.
-    """
-    return MultiScaleFlow(
-        num_levels=num_levels,
-        steps_per_level=steps_per_level,
-        conv="emerging",
-        coupling="affine",
-        hidden_channels=hidden_channels,
-        inverse_method=inverse_method,
-    )
-
-
-def cinc(
-    *,
-    num_levels: int = 3,
-    steps_per_level: int = 32,
-    hidden_channels: int = 512,
-    inverse_method: str = "fast",
-) -> MultiScaleFlow:
-    """CInC Flow: CInC 3x3 convolutions and affine couplings (seed 001).
-
-    Args:
-      num_levels: L (default 3).
-      steps_per_level: D (default 32).
-      hidden_channels: conditioner width (default 512).
-      inverse_method: "fast" (default) or "scan", the sequential reference.
-    """
-    return MultiScaleFlow(
-        num_levels=num_levels,
-        steps_per_level=steps_per_level,
-        conv="cinc",
-        coupling="affine",
-        hidden_channels=hidden_channels,
-        inverse_method=inverse_method,
-    )
-
-
-def cinc_quad(
-    *,
-    num_levels: int = 3,
-    steps_per_level: int = 32,
-    hidden_channels: int = 512,
-    inverse_method: str = "fast",
-) -> MultiScaleFlow:
-    """CInC Flow with quad coupling (seed 001, Sec. 3.2).
-
-    Args:
-      num_levels: L (default 3).
-      steps_per_level: D (default 32).
-      hidden_channels: conditioner width (default 512).
-      inverse_method: "fast" (default) or "scan", the sequential reference.
-    """
-    return MultiScaleFlow(
-        num_levels=num_levels,
-        steps_per_level=steps_per_level,
-        conv="cinc",
-        coupling="quad",
-        hidden_channels=hidden_channels,
-        inverse_method=inverse_method,
-    )
+glow = _preset(
+    "glow",
+    "1x1",
+    "affine",
+    "Glow: LU 1x1 convolutions, affine couplings (Kingma & Dhariwal 2018).",
+)
+emerging = _preset(
+    "emerging",
+    "emerging",
+    "affine",
+    "Emerging convolutions and affine couplings (Hoogeboom et al. 2019).",
+)
+cinc = _preset(
+    "cinc",
+    "cinc",
+    "affine",
+    "CInC Flow: LU 1x1 + CInC 3x3 convolutions and affine couplings (seed 001).",
+)
+cinc_quad = _preset(
+    "cinc_quad",
+    "cinc",
+    "quad",
+    "CInC Flow (LU 1x1 + CInC 3x3) with quad coupling (seed 001, Sec. 3.2).",
+)

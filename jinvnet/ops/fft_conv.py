@@ -28,9 +28,10 @@ rfft2 half spectrum (v = 0 .. W // 2). The log-det has three paths
 - "complex": `jnp.linalg.slogdet` of every complex block A_f (all H * W of them);
 - "lifting": the seed's real lifting phi(A + iB) = [[A, -B], [B, A]], with
   log|det A_f| = 0.5 log|det phi(A_f)| (real linear algebra only);
-- "rfft": the half spectrum: columns v = 1 .. ceil(W / 2) - 1 count twice (their
-  conjugates v' = W - v are left out), the self-conjugate columns v = 0 and, for even
-  W, v = W / 2 count once.
+- "rfft": conjugate symmetry: one block of every pair {f, -f} counts twice and the
+  self-conjugate frequencies (u in {0, H/2}, v in {0, W/2}), whose blocks are real,
+  count once with a real `slogdet`: H W / 2 - 2 complex and 4 real determinants for
+  even H and W instead of H W complex ones.
 
 "rfft" is the default (the fastest, see docs/benchmarks.md). The Jacobian does not
 depend on x, so log-dets are constants broadcast to the batch shape. A singular
@@ -45,6 +46,7 @@ from typing import NamedTuple
 import chex
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jinvnet import _validation
 from jinvnet.ops.reversible_stack import Block
@@ -120,15 +122,66 @@ def _check(params: Params, x: jax.Array) -> None:
     _validation.check_image(x, _NAME, channels=params.kernel.shape[-1])
 
 
-def _blocks(params: Params, height: int, width: int, half: bool) -> jax.Array:
-    """A_f[o, c] for every frequency: shape (H, W // 2 + 1 or W, c, c), complex."""
+def _blocks_at(
+    params: Params,
+    frequencies: list[tuple[int, int]],
+    height: int,
+    width: int,
+    *,
+    transposed: bool = False,
+) -> jax.Array:
+    """A_f[o, c] at the given frequencies f = (u, v): shape (len(frequencies), c, c).
+
+    With `transposed=True` it returns A_f^T[c, o] instead, the layout in which the
+    product below needs no transpose; log-dets use it (|det A^T| = |det A|).
+
+    Evaluates the module docstring's sum over the k x k taps directly (a DFT of
+    only the non-zero taps, as one real matrix product for the cosine and one for
+    the sine part), which is cheaper than an FFT of the kernel zero-padded to
+    H x W, and evaluates only the frequencies asked for.
+    """
     kernel = params.kernel
     k = kernel.shape[0]
-    p = (k - 1) // 2
-    padded = jnp.pad(kernel, ((0, height - k), (0, width - k), (0, 0), (0, 0)))
-    centred = jnp.roll(padded, (-p, -p), axis=(0, 1))
-    spectrum = (jnp.fft.rfft2 if half else jnp.fft.fft2)(centred, axes=(0, 1))
-    return jnp.conj(jnp.swapaxes(spectrum, -1, -2))
+    offsets = np.arange(k) - (k - 1) // 2
+    rows, columns = np.array(frequencies, np.int64).reshape(-1, 2).T
+    turns = (
+        rows[:, None, None] * offsets[None, :, None] / height
+        + columns[:, None, None] * offsets[None, None, :] / width
+    )
+    phase = 2.0 * np.pi * turns
+    # Snap the exact zeros (sin(pi) is 1.2e-16 in floating point) so that blocks at
+    # self-conjugate frequencies are exactly real and a singular block exactly 0.
+    cos, sin = (
+        np.where(np.abs(t) < 1e-12, 0.0, t) for t in (np.cos(phase), np.sin(phase))
+    )
+    cos, sin = jnp.asarray(cos, kernel.dtype), jnp.asarray(sin, kernel.dtype)
+    layout = "fab,abco->fco" if transposed else "fab,abco->foc"
+    real = jnp.einsum(layout, cos, kernel)
+    imag = jnp.einsum(layout, sin, kernel)
+    return jax.lax.complex(real, imag)
+
+
+def _blocks(
+    params: Params, height: int, width: int, half: bool, *, transposed: bool = False
+) -> jax.Array:
+    """A_f[o, c] for every frequency: shape (H, W // 2 + 1 or W, c, c), complex.
+
+    `half=True` gives the rfft2 layout (v = 0 .. W // 2); `transposed` as in
+    `_blocks_at`.
+    """
+    num_columns = width // 2 + 1 if half else width
+    frequencies = [(u, v) for u in range(height) for v in range(num_columns)]
+    blocks = _blocks_at(params, frequencies, height, width, transposed=transposed)
+    return blocks.reshape((height, num_columns) + blocks.shape[-2:])
+
+
+def _lu_log_abs_det(a: jax.Array, lu: jax.Array | None = None) -> jax.Array:
+    """log|det a| per matrix from an LU factorisation (P a = L U): sum_i log|U_ii|.
+
+    Pass `lu` when the factorisation of `a` is already at hand.
+    """
+    lu = jax.lax.linalg.lu(a)[0] if lu is None else lu
+    return jnp.sum(jnp.log(jnp.abs(jnp.diagonal(lu, axis1=-2, axis2=-1))), axis=-1)
 
 
 def _lift(a: jax.Array) -> jax.Array:
@@ -138,12 +191,30 @@ def _lift(a: jax.Array) -> jax.Array:
     return jnp.concatenate([top, bottom], axis=-2)
 
 
-def _column_weights(width: int, dtype: jnp.dtype) -> jax.Array:
-    """rfft2 column weights: 1 for v = 0 (and v = W / 2 if W is even), else 2."""
-    weights = jnp.full((width // 2 + 1,), 2.0, dtype).at[0].set(1.0)
-    if width % 2 == 0:
-        weights = weights.at[-1].set(1.0)
-    return weights
+def _unique_blocks(
+    params: Params, height: int, width: int
+) -> tuple[jax.Array, jax.Array]:
+    """The blocks A_f^T at one frequency of every conjugate pair, and the real ones.
+
+    Frequencies f and -f have conjugate blocks (equal |det|), so the sum over all
+    H * W frequencies is 2 * sum over one of each pair + sum over the self-conjugate
+    frequencies (u in {0, H/2}, v in {0, W/2}, halves only for even sizes), whose
+    blocks are real. Of the rfft2 half spectrum (v = 0 .. W // 2) this keeps every
+    row of the interior columns 0 < v < W / 2 and rows 0 < u < H / 2 of the edge
+    columns v = 0 (and v = W / 2): H * W / 2 - 2 complex blocks and 4 real ones for
+    even H and W, against H * W complex blocks for the full spectrum.
+
+    Returns:
+      (paired, real): complex (n_pairs, c, c) and real (n_self, c, c) blocks.
+    """
+    edge_columns = [0] + ([width // 2] if width % 2 == 0 else [])
+    self_rows = [0] + ([height // 2] if height % 2 == 0 else [])
+    interior = [(u, v) for u in range(height) for v in range(1, (width + 1) // 2)]
+    edges = [(u, v) for v in edge_columns for u in range(1, (height + 1) // 2)]
+    self_conjugate = [(u, v) for u in self_rows for v in edge_columns]
+    paired = _blocks_at(params, interior + edges, height, width, transposed=True)
+    real = _blocks_at(params, self_conjugate, height, width, transposed=True).real
+    return paired, real
 
 
 def log_det(
@@ -180,9 +251,10 @@ def log_det(
     check_log_det_method(log_det_method)
     dtype = params.kernel.dtype
     if log_det_method == "rfft":
-        _, logabs = jnp.linalg.slogdet(_blocks(params, height, width, half=True))
-        return jnp.sum(logabs.astype(dtype) * _column_weights(width, dtype))
-    blocks = _blocks(params, height, width, half=False)
+        paired, real = _unique_blocks(params, height, width)
+        total = 2.0 * jnp.sum(_lu_log_abs_det(paired)) + jnp.sum(_lu_log_abs_det(real))
+        return total.astype(dtype)
+    blocks = _blocks(params, height, width, half=False, transposed=True)
     if log_det_method == "lifting":
         _, logabs = jnp.linalg.slogdet(_lift(blocks))
         return (0.5 * jnp.sum(logabs)).astype(dtype)
@@ -235,20 +307,44 @@ def inverse(
 ) -> tuple[jax.Array, jax.Array]:
     """Computes x = IFFT2(A_f^{-1} FFT2(y)_f): a c x c solve per frequency (eq. 1).
 
-    All examples of the batch are solved together as right-hand sides of the same
-    factorisation. Returns (x, log|det dx/dy|); x is non-finite if the kernel is
-    singular (check `condition_number`).
+    One LU factorisation per frequency of the rfft2 half spectrum serves every
+    example of the batch (as right-hand sides) and, for the default "rfft" method,
+    the log-det too (log|det A_f| = sum_i log|U_ii|, columns 0 < v < W / 2 counted
+    twice for their conjugates). Returns (x, log|det dx/dy|); x is non-finite if
+    the kernel is singular (check `condition_number`).
     """
     _check(params, y)
+    check_log_det_method(log_det_method)
     height, width = y.shape[-3], y.shape[-2]
     batch = _validation.event_batch_shape(y)
     a = _blocks(params, height, width, half=True)
+    lu, _, permutation = jax.lax.linalg.lu(a)
     spectrum = jnp.fft.rfft2(y, axes=(-3, -2))
     rhs = jnp.moveaxis(spectrum.reshape((-1,) + spectrum.shape[-3:]), 0, -1)
-    solved = jnp.moveaxis(jnp.linalg.solve(a, rhs), -1, 0).reshape(spectrum.shape)
+    rhs = jnp.take_along_axis(rhs, permutation[..., None], axis=-2)  # P A = L U
+    lower = jax.lax.linalg.triangular_solve(
+        lu, rhs, left_side=True, lower=True, unit_diagonal=True
+    )
+    solved = jax.lax.linalg.triangular_solve(lu, lower, left_side=True, lower=False)
+    solved = jnp.moveaxis(solved, -1, 0).reshape(spectrum.shape)
     x = jnp.fft.irfft2(solved, s=(height, width), axes=(-3, -2)).astype(y.dtype)
     x = x.reshape(batch + x.shape[-3:])
-    return x, -_batched_log_det(params, y, log_det_method)
+    if log_det_method == "rfft":  # reuse the LU: log|det A_f| = sum_i log|U_ii|
+        logabs = _lu_log_abs_det(a, lu=lu)
+        value = jnp.sum(logabs * _column_weights(width, logabs.dtype))
+        log_det_y = jnp.broadcast_to(value, batch).astype(y.dtype)
+    else:
+        log_det_y = _batched_log_det(params, y, log_det_method)
+    return x, -log_det_y
+
+
+def _column_weights(width: int, dtype: jnp.dtype) -> jax.Array:
+    """Weights of the rfft2 columns: 1 for v = 0 (and v = W / 2 for even W), else 2."""
+    weights = np.full(width // 2 + 1, 2.0)
+    weights[0] = 1.0
+    if width % 2 == 0:
+        weights[-1] = 1.0
+    return jnp.asarray(weights, dtype)
 
 
 def check_log_det_method(log_det_method: str) -> None:

@@ -23,7 +23,7 @@ import jax
 from jinvnet.train import configs
 from jinvnet.train.loop import train_and_evaluate
 
-MAIN_JOB_CONFIG = "digits_glow"  # the README main job
+MAIN_JOB_CONFIG = "digits_cinc"  # the README main job
 
 
 def _parse_value(text: str):

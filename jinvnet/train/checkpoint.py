@@ -2,8 +2,9 @@
 
 A checkpoint holds the `TrainState` (params, constants, optimiser state, EMA, step,
 RNG), the data iterator's position and the run's config. Orbax writes each step to
-a temporary directory and renames it atomically when complete; incomplete saves
-are removed at start-up. The last `keep_last` steps and the `keep_best` steps with
+a temporary directory and renames it atomically when complete; an incomplete save
+(a process killed while writing) is never listed or restored, and orbax deletes
+it in the background when the next `Checkpointer` opens the directory. The last `keep_last` steps and the `keep_best` steps with
 the lowest evaluation loss are kept.
 """
 

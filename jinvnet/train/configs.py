@@ -53,6 +53,7 @@ def base() -> ml_collections.ConfigDict:
     config.train.keep_best = 1
     config.train.eval_batch_size = 256
     config.train.eval_max_batches = 0  # 0 = the whole test split
+    config.train.tensorboard = True  # TensorBoard events too, if tensorboardX exists
     config.train.figures = True  # samples, reconstructions, categorical baseline
     config.train.num_samples = 64
     config.train.temperatures = (1.0, 0.7)
@@ -110,7 +111,7 @@ def _digits_flow(factory: str) -> Callable[[], ml_collections.ConfigDict]:
 
 
 CONFIGS: dict[str, Callable[[], ml_collections.ConfigDict]] = {
-    # Densities on the embedded digits (8x8, no download); digits_glow is the main job.
+    # Densities on the embedded digits (8x8, no download); digits_cinc is the main job.
     "digits_glow": _digits_flow("multiscale.glow"),
     "digits_cinc": _digits_flow("multiscale.cinc"),
     "digits_glow_single": _config(

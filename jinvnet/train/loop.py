@@ -4,7 +4,8 @@ It builds the dataset, the model (a factory in `jinvnet.models`, wrapped in
 `models.FlowDensity` for density objectives) and the optimiser from the config,
 initialises ActNorm-style layers on a first batch, resumes from the newest
 checkpoint in `workdir`, trains data parallel over all devices, evaluates,
-checkpoints, and writes metrics (JSONL), PNG figures and a summary (JSON).
+checkpoints, and writes metrics (JSONL, and TensorBoard if tensorboardX is
+installed), PNG figures and a summary (JSON).
 """
 
 import importlib
@@ -23,6 +24,7 @@ from tqdm import tqdm
 from jinvnet import data, models
 from jinvnet.train import parallel, plots
 from jinvnet.train.checkpoint import Checkpointer
+from jinvnet.train.metrics_log import MetricsLog
 from jinvnet.train.objectives import Objective
 from jinvnet.train.optim import make_optimizer
 from jinvnet.train.step import TrainState, make_eval_step, make_train_step
@@ -94,27 +96,6 @@ def fingerprint(config: ml_collections.ConfigDict) -> dict:
 def _all_finite(tree) -> bool:
     leaves = jax.tree_util.tree_leaves(jax.device_get(tree))
     return all(bool(np.all(np.isfinite(leaf))) for leaf in leaves)
-
-
-class _Metrics:
-    """Appends records to metrics.jsonl and keeps them for the loss curve."""
-
-    def __init__(self, path: str):
-        self.path = path
-        self.records = []
-        if os.path.exists(path):
-            with open(path) as f:
-                self.records = [json.loads(line) for line in f if line.strip()]
-
-    def write(self, step: int, split: str, values: dict) -> None:
-        record = {
-            "step": step,
-            "split": split,
-            **{k: float(v) for k, v in values.items()},
-        }
-        self.records.append(record)
-        with open(self.path, "a") as f:
-            f.write(json.dumps(record) + "\n")
 
 
 def evaluate(
@@ -327,7 +308,7 @@ def train_and_evaluate(
         model, objective, optimizer, mesh, ema_decay=config.optim.ema_decay
     )
     eval_step = make_eval_step(model, objective, mesh)
-    metrics_log = _Metrics(os.path.join(workdir, "metrics.jsonl"))
+    metrics_log = MetricsLog(workdir, tensorboard=config.train.tensorboard)
     start = int(jax.device_get(state.step))
     bar = tqdm(total=num_steps, initial=start, disable=not progress, dynamic_ncols=True)
     try:
@@ -346,6 +327,7 @@ def train_and_evaluate(
     finally:  # also on Ctrl-C or an error: finish pending saves, never leave them half
         bar.close()
         checkpoints.close()
+        metrics_log.close()
 
     use_ema = config.optim.ema_decay > 0
     final = evaluate(

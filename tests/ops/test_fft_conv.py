@@ -95,7 +95,9 @@ def test_forward_and_inverse_log_det_use_the_method(method, dtype):
     expected = fft_conv.log_det(params, 4, 5, method)
     assert forward_log_det.shape == (2,) and forward_log_det.dtype == dtype
     np.testing.assert_array_equal(forward_log_det, jnp.full((2,), expected))
-    np.testing.assert_array_equal(inverse_log_det, -forward_log_det)
+    # The inverse takes its "rfft" log-det from the LU of its solve: same value.
+    rtol = 1e-5 if dtype == jnp.float32 else 1e-12
+    np.testing.assert_allclose(inverse_log_det, -forward_log_det, rtol=rtol)
 
 
 @pytest.mark.parametrize("kernel_size, size", SHAPES[1::2], ids=SHAPE_IDS[1::2])
@@ -168,7 +170,8 @@ def test_singular_kernel_is_detected(dtype):
     for method in fft_conv.LOG_DET_METHODS:
         value = fft_conv.log_det(params, 4, 4, method)
         assert not jnp.isnan(value) and value < -20.0, method
-    x, _ = fft_conv.inverse(params, jnp.ones((1, 4, 4, 2), dtype))
+    y = jax.random.normal(jax.random.PRNGKey(0), (1, 4, 4, 2), dtype)
+    x, _ = fft_conv.inverse(params, y)
     assert not np.all(np.isfinite(x)) or np.abs(x).max() > 1e5
     # The same taps on an odd width have no zero frequency: well conditioned.
     assert fft_conv.condition_number(params, 4, 5) < 10.0

@@ -11,7 +11,7 @@ def get_config() -> ml_collections.ConfigDict:
     config.channel_sweep_size = 8
     config.sizes = (8, 16, 32)
     config.size_sweep_channels = 64
-    config.repeats = 10
+    config.repeats = 50  # interleaved rounds (dense: repeats // 10)
     # The dense route materialises an n x n Jacobian, n = c m^2; above this it is
     # skipped (n = 8192 takes ~0.3 GB and minutes of LU on a 2-core CPU).
     config.dense_max_dim = 4096

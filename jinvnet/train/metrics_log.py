@@ -1,0 +1,66 @@
+"""Training metrics: a JSONL file, kept in memory for plots, and TensorBoard.
+
+Every record is one line of `metrics.jsonl`: {"step": int, "split": "train" or
+"test", metric: float, ...}. If tensorboardX is installed (`pip install
+"jinvnet[tensorboard]"`), the same values also go to TensorBoard event files in
+`<workdir>/tensorboard` as scalars named "<split>/<metric>"; view them with
+`tensorboard --logdir <workdir>/tensorboard`.
+"""
+
+import importlib
+import json
+import logging
+import os
+
+_LOG = logging.getLogger(__name__)
+
+
+def _tensorboard_writer(logdir: str):
+    """A tensorboardX SummaryWriter, or None if tensorboardX is not installed."""
+    try:
+        tensorboardx = importlib.import_module("tensorboardX")
+    except ImportError:
+        _LOG.info("tensorboardX not installed: metrics go to metrics.jsonl only")
+        return None
+    return tensorboardx.SummaryWriter(logdir)
+
+
+class MetricsLog:
+    """Appends metric records to `<workdir>/metrics.jsonl` (and TensorBoard).
+
+    Records already in the file (from a run being resumed) are loaded, so `records`
+    holds the whole history for the loss curve.
+
+    Args:
+      workdir: the run's output folder.
+      tensorboard: also write TensorBoard events when tensorboardX is installed.
+    """
+
+    def __init__(self, workdir: str, *, tensorboard: bool = True):
+        self.path = os.path.join(workdir, "metrics.jsonl")
+        self.records: list[dict] = []
+        if os.path.exists(self.path):
+            with open(self.path) as f:
+                self.records = [json.loads(line) for line in f if line.strip()]
+        self._writer = (
+            _tensorboard_writer(os.path.join(workdir, "tensorboard"))
+            if tensorboard
+            else None
+        )
+
+    def write(self, step: int, split: str, values: dict) -> None:
+        """Appends {"step", "split", **values} (values cast to float)."""
+        record = {"step": step, "split": split}
+        record.update({key: float(value) for key, value in values.items()})
+        self.records.append(record)
+        with open(self.path, "a") as f:
+            f.write(json.dumps(record) + "\n")
+        if self._writer is not None:
+            for key, value in values.items():
+                self._writer.add_scalar(f"{split}/{key}", float(value), step)
+
+    def close(self) -> None:
+        """Flushes and closes the TensorBoard writer (the JSONL is always closed)."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
