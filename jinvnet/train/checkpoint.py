@@ -4,8 +4,8 @@ A checkpoint holds the `TrainState` (params, constants, optimiser state, EMA, st
 RNG), the data iterator's position and the run's config. Orbax writes each step to
 a temporary directory and renames it atomically when complete; an incomplete save
 (a process killed while writing) is never listed or restored, and orbax deletes
-it in the background when the next `Checkpointer` opens the directory. The last `keep_last` steps and the `keep_best` steps with
-the lowest evaluation loss are kept.
+it in the background when the next `Checkpointer` opens the directory. The last
+`keep_last` steps and the `keep_best` steps with the lowest evaluation loss are kept.
 """
 
 import json
