@@ -7,7 +7,7 @@ import optax
 from jinvnet import train
 
 
-def train_losses(
+def train_metrics(
     model,
     kind: str,
     batch: dict,
@@ -15,8 +15,8 @@ def train_losses(
     steps: int,
     learning_rate: float,
     num_bins: int = 256,
-) -> list[float]:
-    """Losses of `steps` Adam steps of `make_train_step` on one fixed batch.
+) -> list[dict[str, float]]:
+    """Metrics of each of `steps` Adam steps of `make_train_step` on one batch.
 
     Args:
       model: a Flax module (`FlowDensity` for "density", logits for
@@ -37,8 +37,13 @@ def train_losses(
     state = train.TrainState.create(
         variables, optimizer, jax.random.PRNGKey(1), ema=False
     )
-    losses = []
+    history = []
     for _ in range(steps):
         state, metrics = step(state, train.shard_batch(batch, mesh))
-        losses.append(float(metrics["loss"]))
-    return losses
+        history.append({key: float(value) for key, value in metrics.items()})
+    return history
+
+
+def train_losses(model, kind: str, batch: dict, **kwargs) -> list[float]:
+    """The losses of `train_metrics` (same arguments)."""
+    return [metrics["loss"] for metrics in train_metrics(model, kind, batch, **kwargs)]

@@ -120,33 +120,31 @@ def run(config: ml_collections.ConfigDict, output_dir: str) -> list[dict]:
 
 def _plot(rows: list[dict], path: str) -> None:
     depths = [row["depth"] for row in rows]
-    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    left.plot(
-        depths, [r["standard_temp_mib"] for r in rows], "o-", label="standard backprop"
+    figure, axes = plt.subplots(1, 2, figsize=(10, 4))
+    panels = (
+        (
+            "temp_mib",
+            "activation memory (MiB, XLA temp)",
+            "Activation memory of a training step",
+        ),
+        ("step_s", "step time (s)", "Training step time"),
     )
-    left.plot(depths, [r["saving_temp_mib"] for r in rows], "s-", label="memory-saving")
-    left.set(
-        xlabel="reversible blocks",
-        ylabel="activation memory (MiB, XLA temp)",
-        xscale="log",
-        yscale="log",
-        title="Activation memory of a training step",
-    )
-    left.set_xticks(depths, [str(d) for d in depths])
-    left.legend()
-    right.plot(
-        depths, [r["standard_step_s"] for r in rows], "o-", label="standard backprop"
-    )
-    right.plot(depths, [r["saving_step_s"] for r in rows], "s-", label="memory-saving")
-    right.set(
-        xlabel="reversible blocks",
-        ylabel="step time (s)",
-        xscale="log",
-        yscale="log",
-        title="Training step time",
-    )
-    right.set_xticks(depths, [str(d) for d in depths])
-    right.legend()
+    for ax, (metric, ylabel, title) in zip(axes, panels):
+        for path_name, marker, label in (
+            ("standard", "o-", "standard backprop"),
+            ("saving", "s-", "memory-saving"),
+        ):
+            values = [r[f"{path_name}_{metric}"] for r in rows]
+            ax.plot(depths, values, marker, label=label)
+        ax.set(
+            xlabel="reversible blocks",
+            ylabel=ylabel,
+            xscale="log",
+            yscale="log",
+            title=title,
+        )
+        ax.set_xticks(depths, [str(d) for d in depths])
+        ax.legend()
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)

@@ -25,7 +25,7 @@ only non-invertible part.
 SneakyReLUs between invertible downsamplings, usable in `models.FlowDensity`.
 """
 
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import distrax
 import flax.linen as nn
@@ -142,6 +142,26 @@ class _ConvFeatures(nn.Module):
         return h
 
 
+def _stages(
+    num_stages: int,
+    steps_per_stage: int,
+    downsampling: str,
+    step: Callable[[], list[nn.Module]],
+) -> list[nn.Module]:
+    """[downsampling, step() x steps_per_stage] x num_stages, as one flat list.
+
+    Raises:
+      ValueError: for an unknown downsampling name.
+    """
+    _check_choice(downsampling, tuple(_INVERTIBLE_DOWNSAMPLINGS), "downsampling")
+    layers = []
+    for _ in range(num_stages):
+        layers.append(_INVERTIBLE_DOWNSAMPLINGS[downsampling]())
+        for _ in range(steps_per_stage):
+            layers += step()
+    return layers
+
+
 def invertible_features(
     *,
     num_stages: int = 3,
@@ -166,17 +186,12 @@ def invertible_features(
     Returns:
       A `Sequential` whose `__call__(x)` returns the data-to-features bijector.
     """
-    _check_choice(downsampling, tuple(_INVERTIBLE_DOWNSAMPLINGS), "downsampling")
-    layers = []
-    for _ in range(num_stages):
-        layers.append(_INVERTIBLE_DOWNSAMPLINGS[downsampling]())
-        for _ in range(layers_per_stage):
-            layers += [
-                FFTConv(kernel_size, noise=noise, log_det_method=log_det_method),
-                ActNorm(),
-                SneakyReLU(slope),
-            ]
-    return Sequential(layers)
+
+    def step() -> list[nn.Module]:
+        conv = FFTConv(kernel_size, noise=noise, log_det_method=log_det_method)
+        return [conv, ActNorm(), SneakyReLU(slope)]
+
+    return Sequential(_stages(num_stages, layers_per_stage, downsampling, step))
 
 
 class IConvNet(nn.Module):
@@ -292,18 +307,12 @@ def iconvnet_flow(
     Returns:
       A `Sequential` whose `__call__(x)` returns the data-to-latent bijector.
     """
-    _check_choice(downsampling, tuple(_INVERTIBLE_DOWNSAMPLINGS), "downsampling")
-    layers = []
-    for _ in range(num_levels):
-        layers.append(_INVERTIBLE_DOWNSAMPLINGS[downsampling]())
-        for _ in range(steps_per_level):
-            layers += [
-                ActNorm(),
-                FFTConv(kernel_size, noise=noise, log_det_method=log_det_method),
-                SneakyReLU(slope),
-            ]
-    layers += [
-        ActNorm(),
-        FFTConv(kernel_size, noise=noise, log_det_method=log_det_method),
-    ]
-    return Sequential(layers)
+
+    def conv() -> nn.Module:
+        return FFTConv(kernel_size, noise=noise, log_det_method=log_det_method)
+
+    def step() -> list[nn.Module]:
+        return [ActNorm(), conv(), SneakyReLU(slope)]
+
+    layers = _stages(num_levels, steps_per_level, downsampling, step)
+    return Sequential(layers + [ActNorm(), conv()])

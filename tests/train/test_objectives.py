@@ -4,10 +4,10 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 import pytest
 
 from jinvnet import data, models, train
+from tests.training import train_metrics
 
 
 class _Classifier(nn.Module):
@@ -35,19 +35,10 @@ def _batch():
     "kind, model", [("classification", _Classifier()), ("hybrid", _Hybrid())]
 )
 def test_step_trains_and_reports_accuracy(kind, model):
-    batch = _batch()
-    variables = model.init(jax.random.PRNGKey(0), batch["image"])
-    objective = train.Objective(kind, num_bins=17)
-    optimizer = optax.adam(1e-2)
-    mesh = train.data_mesh()
-    step = train.make_train_step(model, objective, optimizer, mesh)
-    state = train.TrainState.create(
-        variables, optimizer, jax.random.PRNGKey(1), ema=False
+    history = train_metrics(
+        model, kind, _batch(), steps=5, learning_rate=1e-2, num_bins=17
     )
-    losses = []
-    for _ in range(5):
-        state, metrics = step(state, train.shard_batch(batch, mesh))
-        losses.append(float(metrics["loss"]))
+    losses, metrics = [m["loss"] for m in history], history[-1]
     assert losses[-1] < losses[0]
     assert 0.0 <= float(metrics["accuracy"]) <= 1.0
     if kind == "hybrid":
