@@ -145,15 +145,23 @@ BIJECTORS: dict[str, Case] = {
     ),
     "irevnet": Case(_coupling(ops.irevnet), bijectors.IRevNetBlock),
     "irevnet_downsample": Case(
-        _perturbed(lambda key, dtype: ops.irevnet.init(
-            key, 4, downsample=True, hidden_channels=8, dtype=dtype)),
+        _perturbed(
+            lambda key, dtype: ops.irevnet.init(
+                key, 4, downsample=True, hidden_channels=8, dtype=dtype
+            )
+        ),
         lambda params: bijectors.IRevNetBlock(params, downsample=True),
     ),
     "reversible_stack": Case(
-        _perturbed(lambda key, dtype: ops.reversible_stack.init(
-            key, 3, lambda k: _revnet("additive")(k, dtype)), scale=0.1),
+        _perturbed(
+            lambda key, dtype: ops.reversible_stack.init(
+                key, 3, lambda k: _revnet("additive")(k, dtype)
+            ),
+            scale=0.1,
+        ),
         lambda params: bijectors.ReversibleStack(
-            params, block=ops.revnet.additive, memory_saving=False),
+            params, block=ops.revnet.additive, memory_saving=False
+        ),
     ),
     "split_prior": Case(_coupling(ops.split_prior), bijectors.SplitPrior),
     "fft_conv": Case(_fft_conv, bijectors.FFTConv, event_shape=(4, 5, 3)),

@@ -20,32 +20,18 @@ proved to jump by 2x between runs; the median of interleaved rounds did not):
 
 import json
 import os
-import time
 from typing import Callable
 
 import jax
 import jax.numpy as jnp
 import matplotlib
 import ml_collections
-import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from experiments import _timing  # noqa: E402
 from jinvnet.ops import fft_conv  # noqa: E402
-
-
-def _timed(fns: dict[str, Callable], *args, repeats: int) -> dict[str, float]:
-    """Median wall time in ms of each `fn(*args)`, interleaved, after compiling."""
-    for fn in fns.values():
-        jax.block_until_ready(fn(*args))
-    times = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            jax.block_until_ready(fn(*args))
-            times[name].append(time.perf_counter() - start)
-    return {name: 1e3 * float(np.median(values)) for name, values in times.items()}
 
 
 def _dense_jacobian(params: fft_conv.Params, shape: tuple[int, int, int]) -> jax.Array:
@@ -117,17 +103,23 @@ def measure(
     k_params, k_x = jax.random.split(jax.random.PRNGKey(0))
     params = fft_conv.init(k_params, channels, kernel_size, noise=0.1)
     x = jax.random.normal(k_x, (batch, size, size, channels))
-    results = _timed(_fft_fns(kernel_size), params, x, repeats=repeats)
+    results = _timing.interleaved_median_ms(
+        _fft_fns(kernel_size), params, x, repeats=repeats
+    )
     n = channels * size * size
     if n <= dense_max_dim:
         shape = (size, size, channels)
         jacobian = jax.jit(_dense_jacobian, static_argnums=1)(params, shape)
         dense_forward = jax.jit(lambda j, v: v.reshape(v.shape[0], -1) @ j.T)
         results.update(
-            _timed({"dense_forward": dense_forward}, jacobian, x, repeats=repeats)
+            _timing.interleaved_median_ms(
+                {"dense_forward": dense_forward}, jacobian, x, repeats=repeats
+            )
         )
         results.update(
-            _timed(_dense_fns(shape), params, x, repeats=max(1, repeats // 10))
+            _timing.interleaved_median_ms(
+                _dense_fns(shape), params, x, repeats=max(1, repeats // 10)
+            )
         )
     return results
 

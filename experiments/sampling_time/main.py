@@ -17,7 +17,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--quick", action="store_true", help="tiny shapes (smoke test)")
     parser.add_argument("--shapes", default=None, help="comma list, e.g. cifar10")
     parser.add_argument("--models", default=None, help="comma list of presets")
-    parser.add_argument("--methods", default=None, help="comma list: scan,fast")
+    parser.add_argument(
+        "--methods",
+        default=None,
+        help="comma list of inverse methods: scan,wavefront,fast",
+    )
     parser.add_argument("--hidden_channels", type=int, default=None)
     parser.add_argument("--batch_size", type=int, default=None)
     parser.add_argument("--num_samples", type=int, default=None)

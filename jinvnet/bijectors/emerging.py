@@ -11,7 +11,7 @@ class EmergingConv(OpBijector):
 
     Args:
       params: `emerging.Params`.
-      method: inverse solver, "fast" (default) or "scan".
+      method: inverse solver, one of `emerging.METHODS` (default "fast").
     """
 
     def __init__(self, params: emerging.Params, method: str = "fast"):

@@ -20,7 +20,7 @@ class EmergingConv(nn.Module):
 
     Attributes:
       kernel_size: k, odd (default 3).
-      method: inverse solver, "fast" (default) or "scan".
+      method: inverse solver, one of `ops.emerging.METHODS` (default "fast").
       init_scale: standard deviation of the initial taps (default 0.01).
     """
 

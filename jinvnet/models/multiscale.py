@@ -41,7 +41,8 @@ from jinvnet.ops import emerging as emerging_op
 
 CONVS = ("1x1", "emerging", "cinc", "fft")
 COUPLINGS = ("affine", "quad")
-INVERSE_METHODS = ("fast", "scan")
+# The solvers that CInC and emerging convolutions share (cinc adds "filter").
+INVERSE_METHODS = emerging_op.METHODS  # ("fast", "rows", "wavefront", "scan")
 
 
 def _convs(kind: str, inverse_method: str) -> list[nn.Module]:
@@ -156,8 +157,9 @@ class MultiScaleFlow(nn.Module):
       hidden_channels: width of the coupling conditioners (default 512).
       prior_hidden_channels: width of the split priors' conditioners; None (the
         default) uses `hidden_channels`.
-      inverse_method: "fast" (default) or "scan", passed to the convolutions with
-        a sequential reference inverse (CInC, emerging); ignored by the others.
+      inverse_method: one of `INVERSE_METHODS`: "fast" (default), "rows",
+        "wavefront" or "scan" (the sequential reference), passed to the CInC and
+        emerging convolutions (`ops.cinc`); ignored by the others.
 
     Examples:
       >>> import jax, jax.numpy as jnp
@@ -299,8 +301,9 @@ def _preset(name: str, conv: str, coupling: str, summary: str):
       num_levels: L (default 3).
       steps_per_level: D (default 32).
       hidden_channels: conditioner width (default 512).
-      inverse_method: "fast" (default) or "scan", the sequential reference, for
-        the convolutions that have one (CInC, emerging); ignored by the others.
+      inverse_method: one of `INVERSE_METHODS` ("fast" by default; "scan" is the
+        sequential reference) for the CInC and emerging convolutions; ignored by
+        the others.
     """
     return make
 

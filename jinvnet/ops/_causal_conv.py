@@ -14,7 +14,7 @@ order (row, column, channel) the Jacobian is then lower triangular with diagonal
 diag(A) at every pixel, and y = K * x is solved for x pixel by pixel (back
 substitution). Callers mask their kernels; the solvers read only causal taps.
 
-Two exact solvers, tested against each other and a dense solve:
+Three exact solvers, tested against each other and a dense solve:
 
 - `solve_scan`: the reference, one `lax.scan` step per pixel in raster order, a
   c x c triangular solve per pixel (H * W sequential steps; the solve multiplies
@@ -23,6 +23,22 @@ Two exact solvers, tested against each other and a dense solve:
   pixels on earlier "hyperplanes" t' = p * i' + j' < t = p * i + j, so all pixels
   of one hyperplane are solved at once: p * (H - 1) + W sequential steps. For the
   quarter-plane CInC kernel p = 1 (anti-diagonals, H + W - 1 steps).
+- `solve_rows`: one `lax.scan` step per image row (H sequential steps). The rows
+  above are known, so their taps are one matmul; what remains in the row is the 1D
+  causal system x_j = A^{-1} (r_j - sum_{b < aj} K[ai, b] x_{j + b - aj}), whose
+  (W c) x (W c) block lower-triangular Toeplitz inverse is built once from the
+  row's impulse response (W c x c blocks, by the same recurrence) and applied as a
+  dense matmul. It costs ~W c^2 per pixel for the row part instead of ~kw c^2, in
+  few large matmuls; for rows with W c <= `ROWS_MAX_WIDTH` it was the fastest
+  exact solver at batch 100 on the dev CPU (docs/benchmarks.md).
+
+Error: all three are exact up to rounding, which grows with the layer's inverse
+gain (about eps * gain relative to max |x| for each; measured side by side in
+docs/benchmarks.md, "CInC inverse"). The row solver applies the row's inverse
+impulse response like the FFT filter of `cinc.py` does in 2D, but only in 1D: that
+response is the first row of the 2D inverse's response, so its gain is at most the
+2D gain; on ill-conditioned kernels (gain 4e3 to 5e8) its error matched the scan's
+and the wavefront's within 2x.
 """
 
 import functools
@@ -30,6 +46,11 @@ import functools
 import jax
 import jax.numpy as jnp
 import jax.scipy.linalg as jsl
+import numpy as np
+
+# `solve_rows` is used for rows of at most this many (column, channel) entries:
+# its dense row inverse has (W c)^2 entries and ~W c^2 work per pixel.
+ROWS_MAX_WIDTH = 1024
 
 
 @functools.partial(jax.jit, static_argnames=("anchor",))
@@ -225,3 +246,135 @@ def solve_wavefront(
     x = planes[slope * rows[:, None] + jnp.arange(width)[None, :], :, rows[:, None]]
     x = jnp.moveaxis(x, 2, 0)  # (batch, height, width, c)
     return x.reshape(y.shape)
+
+
+def _row_inverse(
+    kernel: jax.Array,
+    anchor: tuple[int, int],
+    width: int,
+    centre_inverse_t: jax.Array,
+) -> jax.Array:
+    """The (W c, W c) matrix R with x_row = r_row @ R for the in-row 1D system.
+
+    Row-vector form of x_j = A^{-1} (r_j - sum_{s=1..aj} K[ai, aj - s] x_{j-s}):
+    x_j^T = sum_m r_{j-m}^T h_m with h_0 = A^{-T} and
+    h_m = -(sum_s h_{m-s} K[ai, aj - s]^T) A^{-T}; R[j', j] = h_{j - j'}, j >= j'.
+    """
+    ai, aj = anchor
+    channels = kernel.shape[2]
+    if aj == 0 or width == 1:
+        responses = jnp.zeros((width, channels, channels), kernel.dtype)
+        responses = responses.at[0].set(centre_inverse_t)
+    else:
+        # taps[s - 1] = K[ai, aj - s]^T for the s-th pixel to the left.
+        taps = jnp.stack([kernel[ai, aj - s].T for s in range(1, aj + 1)])
+
+        def step(recent, _):
+            h = -jnp.einsum(
+                "sio,soc->ic", recent, taps, precision=jax.lax.Precision.HIGHEST
+            )
+            h = jnp.matmul(h, centre_inverse_t, precision=jax.lax.Precision.HIGHEST)
+            return jnp.concatenate([h[None], recent[:-1]], axis=0), h
+
+        recent = jnp.zeros((aj, channels, channels), kernel.dtype)
+        recent = recent.at[0].set(centre_inverse_t)
+        _, later = jax.lax.scan(step, recent, None, length=width - 1)
+        responses = jnp.concatenate([centre_inverse_t[None], later], axis=0)
+    lag = np.arange(width)[None, :] - np.arange(width)[:, None]  # [j', j] -> j - j'
+    blocks = jnp.where(
+        (lag >= 0)[:, :, None, None], responses[np.clip(lag, 0, width - 1)], 0
+    )  # (j', j, c_in, c_out)
+    return jnp.transpose(blocks, (0, 2, 1, 3)).reshape(
+        width * channels, width * channels
+    )
+
+
+@functools.partial(jax.jit, static_argnames=("anchor", "unit_diagonal"))
+def solve_rows(
+    kernel: jax.Array,
+    y: jax.Array,
+    anchor: tuple[int, int],
+    *,
+    unit_diagonal: bool = False,
+) -> jax.Array:
+    """Solves y = conv(kernel, x) for x, one image row per `lax.scan` step.
+
+    Args:
+      kernel: (kh, kw, c, c), raster-causal around `anchor`.
+      y: (..., height, width, c).
+      anchor: (ai, aj).
+      unit_diagonal: whether the centre tap has a unit diagonal (not read then).
+
+    Returns:
+      x of the shape of y.
+    """
+    kw, channels = kernel.shape[1], kernel.shape[2]
+    ai, aj = anchor
+    height, width = y.shape[-3], y.shape[-2]
+    flat = y.reshape((-1, height, width, channels))
+    batch = flat.shape[0]
+    kernel = kernel.astype(y.dtype)
+    row_inverse = _row_inverse(
+        kernel, anchor, width, _centre_inverse_t(kernel, anchor, unit_diagonal)
+    )
+    above_taps = [(a, b) for a in range(ai) for b in range(kw)]
+    # (taps * c_in, c_out): one matmul gathers the known rows' contributions.
+    above_weights = (
+        jnp.concatenate([kernel[a, b].T for a, b in above_taps], axis=0)
+        if above_taps
+        else None
+    )
+
+    def row(above, y_row):
+        # above: (ai, batch, width + kw - 1, c), the ai solved rows above, padded
+        # by aj columns on the left and kw - 1 - aj on the right, oldest first.
+        rhs = y_row
+        if above_taps:
+            known = jnp.concatenate(
+                [above[a, :, b : b + width] for a, b in above_taps], axis=-1
+            )
+            rhs = rhs - jnp.matmul(
+                known, above_weights, precision=jax.lax.Precision.HIGHEST
+            )
+        x_row = jnp.matmul(
+            rhs.reshape(batch, width * channels),
+            row_inverse,
+            precision=jax.lax.Precision.HIGHEST,
+        ).reshape(batch, width, channels)
+        if ai:
+            padded = jnp.pad(x_row, ((0, 0), (aj, kw - 1 - aj), (0, 0)))
+            above = jnp.concatenate([above[1:], padded[None]], axis=0)
+        return above, x_row
+
+    above = jnp.zeros((ai, batch, width + kw - 1, channels), y.dtype)
+    _, x = jax.lax.scan(row, above, jnp.swapaxes(flat, 0, 1))
+    return jnp.swapaxes(x, 0, 1).reshape(y.shape)
+
+
+def solve_fast(
+    kernel: jax.Array,
+    y: jax.Array,
+    anchor: tuple[int, int],
+    *,
+    unit_diagonal: bool = False,
+) -> jax.Array:
+    """The default exact solver, chosen from the static shapes.
+
+    `solve_rows` when a row has W c <= `ROWS_MAX_WIDTH` entries, else
+    `solve_wavefront`; same arguments and result as both.
+    """
+    solver = (
+        solve_rows
+        if y.shape[-2] * kernel.shape[2] <= ROWS_MAX_WIDTH
+        else solve_wavefront
+    )
+    return solver(kernel, y, anchor, unit_diagonal=unit_diagonal)
+
+
+# Solver by method name, as the CInC and emerging ops accept it.
+SOLVERS = {
+    "fast": solve_fast,
+    "rows": solve_rows,
+    "wavefront": solve_wavefront,
+    "scan": solve_scan,
+}

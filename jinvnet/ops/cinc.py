@@ -26,6 +26,9 @@ Inverse methods (`inverse(..., method=...)`), all exact up to rounding:
 
 - "scan": the reference; one `lax.scan` step per pixel with a c x c triangular
   solve (the seed's sequential algorithm, jit-compiled), H * W steps.
+- "rows": one step per image row (H steps): the two rows above enter by one
+  matmul, and the row's own 1D causal system is solved by a dense (W c) x (W c)
+  inverse built once per call (`_causal_conv.solve_rows`).
 - "wavefront": all pixels on one anti-diagonal i + j = t are solved together,
   H + W - 1 steps.
 - "filter": the inverse of a quarter-plane causal convolution is a quarter-plane
@@ -33,10 +36,12 @@ Inverse methods (`inverse(..., method=...)`), all exact up to rounding:
   wavefront solve of c impulses, and it is applied to the batch as one FFT
   convolution with 2H x 2W zero padding (no wrap-around). Falls back to the
   wavefront when unsafe (below).
-- "fast" (default): the wavefront. It is exact with no safety check, and on
-  the 2-core dev CPU (16x16x12 and 32x32x12) it was the fastest: 1.4-1.7x the
-  scan at batch 100, where the jit-compiled scan is already flop-bound, and
-  3-13x at batch 1; the filter's FFTs made it slower than both
+- "fast" (default): "rows" when a row has W c <= 1024 entries
+  (`_causal_conv.ROWS_MAX_WIDTH`), else "wavefront". Exact with no safety check.
+  On the 2-core dev CPU at batch 100 "rows" was the fastest for every layer shape
+  of the CIFAR-10 and ImageNet64 flows (1.3-2.1x the scan), where the scan is
+  already flop-bound and the wavefront's skewed grid doubles the work; at batch 1
+  the wavefront was faster still; the filter's FFTs made it slower than all
   (docs/benchmarks.md, "CInC inverse (issue 5)").
 
 Safety criterion of the filter: the gain g = max_o sum_{m, n, c_in}
@@ -66,7 +71,7 @@ from jinvnet.ops import _causal_conv
 
 _NAME = "cinc"
 
-METHODS = ("fast", "wavefront", "filter", "scan")
+METHODS = ("fast", "rows", "wavefront", "filter", "scan")
 
 
 class Params(NamedTuple):
@@ -291,11 +296,8 @@ def _solve_jit(
     kernel = effective_kernel(params)
     unit = params.log_diag is None
     anchor = _anchor(params)
-    if method == "scan":
-        x = _causal_conv.solve_scan(kernel, y, anchor, unit_diagonal=unit)
-        return x, jnp.full((), jnp.nan, y.dtype), jnp.zeros((), bool)
-    if method in ("fast", "wavefront"):
-        x = _causal_conv.solve_wavefront(kernel, y, anchor, unit_diagonal=unit)
+    if method in _causal_conv.SOLVERS:
+        x = _causal_conv.SOLVERS[method](kernel, y, anchor, unit_diagonal=unit)
         return x, jnp.full((), jnp.nan, y.dtype), jnp.zeros((), bool)
     h, gain = inverse_filter(params, y.shape[-3], y.shape[-2], y.dtype)
     limit = default_max_gain(y.dtype) if max_gain is None else max_gain
@@ -320,7 +322,7 @@ def inverse(
     Args:
       params: `Params` for c channels.
       y: output of shape (..., height, width, c).
-      method: "fast" (default), "wavefront", "filter" or "scan" (module docstring).
+      method: one of `METHODS` (module docstring); default "fast".
       max_gain: the filter's gain threshold (default `default_max_gain`).
 
     Returns:

@@ -23,8 +23,10 @@ The anti-causal convolution is the causal one seen in a mirror:
               log|det dx/dy| = -H * W * sum(log_scale of W)
 
 Each solve is the raster-order back substitution shared with CInC
-(`_causal_conv`): method "fast" solves the hyperplanes 2i + j = t (for k = 3;
-(r + 1) i + j in general) together, "scan" goes pixel by pixel. Free parameters
+(`_causal_conv`): "scan" goes pixel by pixel (the reference), "rows" row by row
+(the row's 1D system by a dense inverse), "wavefront" solves the hyperplanes
+2i + j = t (for k = 3; (r + 1) i + j in general) together, and "fast" (default) is
+"rows" for rows of W c <= 1024 entries and "wavefront" otherwise. Free parameters
 for k = 3: 2 (4c^2 + c(c - 1)/2) + c^2 = 10c^2 - c (seed 003 rounds it to 10n^2).
 """
 
@@ -41,7 +43,7 @@ from jinvnet.ops import _causal_conv, conv1x1_lu
 
 _NAME = "emerging"
 
-METHODS = ("fast", "scan")
+METHODS = tuple(_causal_conv.SOLVERS)  # ("fast", "rows", "wavefront", "scan")
 
 
 class Params(NamedTuple):
@@ -177,7 +179,7 @@ def inverse(
     Args:
       params: `Params` for c channels.
       y: output of shape (..., height, width, c).
-      method: "fast" (hyperplane wavefront, default) or "scan" (pixel by pixel).
+      method: one of `METHODS` (module docstring); default "fast".
 
     Returns:
       x of the shape of y, and log|det dx/dy| of the batch shape.
@@ -188,9 +190,7 @@ def inverse(
     kernel_size = _check(params, y)
     if method not in METHODS:
         raise ValueError(f"{_NAME}: method must be one of {METHODS}, got {method!r}")
-    solve = (
-        _causal_conv.solve_wavefront if method == "fast" else _causal_conv.solve_scan
-    )
+    solve = _causal_conv.SOLVERS[method]
     anchor = (kernel_size // 2,) * 2
     v = _flip(solve(_masked(params.anticausal), _flip(y), anchor, unit_diagonal=True))
     u = solve(_masked(params.causal), v, anchor, unit_diagonal=True)

@@ -159,16 +159,30 @@ CONFIGS: dict[str, Callable[[], ml_collections.ConfigDict]] = {
         num_squeezes=2,
     ),
     "digits_mintnet": _config(
-        "digits", "mintnet", train_steps=2000, num_blocks=3, num_groups=4,
+        "digits",
+        "mintnet",
+        train_steps=2000,
+        num_blocks=3,
+        num_groups=4,
         num_squeezes=1,
     ),
     "mnist_mintnet": _config(
-        "mnist", "mintnet", train_steps=1125000, batch_size=32, num_blocks=20,
-        num_groups=45, num_squeezes=2,
+        "mnist",
+        "mintnet",
+        train_steps=1125000,
+        batch_size=32,
+        num_blocks=20,
+        num_groups=45,
+        num_squeezes=2,
     ),
     "imagenet32_mintnet": _config(
-        "imagenet32", "mintnet", train_steps=350000, batch_size=32, num_blocks=21,
-        num_groups=85, num_squeezes=2,
+        "imagenet32",
+        "mintnet",
+        train_steps=350000,
+        batch_size=32,
+        num_blocks=21,
+        num_groups=85,
+        num_squeezes=2,
     ),
     "cifar10_iconvnet_flow": _config("cifar10", "iconvnet_flow", train_steps=100000),
     "digits_iconvnet_flow": _config(
@@ -176,7 +190,10 @@ CONFIGS: dict[str, Callable[[], ml_collections.ConfigDict]] = {
     ),
     # Classifiers (seeds 000, 002, 004).
     "digits_iconvnet": _config(
-        "digits", "IConvNet", train_steps=2000, objective="classification",
+        "digits",
+        "IConvNet",
+        train_steps=2000,
+        objective="classification",
         num_stages=1,  # 8x8 digits: one 2x2 downsampling leaves 4x4 >= the 3x3 kernel
     ),
     "digits_mintnet_classifier": _config(
@@ -194,8 +211,13 @@ CONFIGS: dict[str, Callable[[], ml_collections.ConfigDict]] = {
         num_squeezes=2,
     ),
     "mnist_mintnet_classifier": _config(
-        "mnist", "MintNetClassifier", train_steps=93750, batch_size=128,
-        objective="classification", num_blocks=19, num_squeezes=2,
+        "mnist",
+        "MintNetClassifier",
+        train_steps=93750,
+        batch_size=128,
+        objective="classification",
+        num_blocks=19,
+        num_squeezes=2,
     ),
     "cifar10_irevnet": _config(
         "cifar10",

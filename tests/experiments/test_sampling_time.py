@@ -13,9 +13,19 @@ def test_quick_run_times_every_available_model(tmp_path):
     assert [(r["model"], r["method"]) for r in saved] == [
         ("glow", "fast"),
         ("cinc", "scan"),
+        ("cinc", "wavefront"),
         ("cinc", "fast"),
     ]
     for row in rows:
         assert row["sample_s"] > 0 and row["compile_s"] > 0 and row["nonfinite"] == 0
+        assert 0 < row["sample_min_s"] <= row["sample_s"]
         assert row["round_trip_rel_error"] < 1e-5
-    assert "scan / fast" in benchmark.table(rows)
+    table = benchmark.table(rows)
+    assert "| scan s | wavefront s | fast s | scan / fast |" in table
+    assert "ceiling: scan / Glow" in table
+    cinc_row = next(line for line in table.splitlines() if "| cinc |" in line)
+    scan_s, glow_s = (
+        next(r["sample_s"] for r in rows if r["model"] == m and r["method"] == k)
+        for m, k in (("cinc", "scan"), ("glow", "fast"))
+    )
+    assert f"{scan_s / glow_s:.2f}x" in cinc_row

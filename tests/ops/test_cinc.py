@@ -78,7 +78,7 @@ def test_inverse_matches_dense_solve(method, unit_diagonal, dtype):
     np.testing.assert_allclose(log_det, -forward_log_det, rtol=rtol, atol=rtol)
 
 
-@pytest.mark.parametrize("method", ["fast", "filter"])
+@pytest.mark.parametrize("method", ["fast", "rows", "wavefront", "filter"])
 def test_fast_matches_scan_on_trained_like_kernels(method, dtype):
     # sigma = 0.1 on 12 channels: inverse gain ~1e2 to 1e3, like a trained layer.
     params = _params(jax.random.PRNGKey(4), 12, sigma=0.1, dtype=dtype)
@@ -92,6 +92,35 @@ def test_fast_matches_scan_on_trained_like_kernels(method, dtype):
     np.testing.assert_allclose(reference, x, rtol=0, atol=rtol * scale)
     assert bool(report.used_filter) == (method == "filter")
     assert float(report.residual) <= tolerance(dtype, 1e-4, 1e-11)
+
+
+def test_fast_is_rows_for_narrow_rows_and_wavefront_for_wide_ones():
+    params = _params(jax.random.PRNGKey(20), 16, sigma=0.05)
+    for width, expected in [(8, "rows"), (65, "wavefront")]:  # W c = 128, 1040
+        y = jax.random.normal(jax.random.PRNGKey(21), (2, 3, width, 16))
+        fast, _ = cinc.inverse(params, y, method="fast")
+        chosen, _ = cinc.inverse(params, y, method=expected)
+        np.testing.assert_array_equal(fast, chosen)
+
+
+def test_rows_error_tracks_back_substitution_on_ill_conditioned_kernels():
+    # sigma = 0.1, log|diag| ~ N(0, 0.3^2) on 12 channels, 16x16: inverse gain
+    # ~4e3, so every exact solver loses ~1e-5 relative in float32; the row
+    # solver's dense 1D row inverse must not lose more than back substitution.
+    k1, k2, k3 = jax.random.split(jax.random.PRNGKey(1), 3)
+    params = cinc.init(k1, 12, scale=0.1)._replace(
+        log_diag=0.3 * jax.random.normal(k2, (12,))
+    )
+    _, gain = cinc.inverse_filter(params, 16, 16)
+    assert 1e3 < float(gain) < 1e5
+    x = jax.random.normal(k3, (20, 16, 16, 12))
+    y, _ = cinc.forward(params, x)
+    errors = {
+        method: float(jnp.max(jnp.abs(cinc.inverse(params, y, method=method)[0] - x)))
+        for method in ("scan", "rows")
+    }
+    assert errors["scan"] > 1e-6  # the conditioning shows
+    assert errors["rows"] <= 3 * errors["scan"]
 
 
 @pytest.mark.parametrize("kernel_size", [1, 2, 5])

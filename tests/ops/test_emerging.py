@@ -72,13 +72,14 @@ def test_matches_dense_reference(kernel_size, dtype):
         np.testing.assert_allclose(inverse_log_det, -log_det, rtol=rtol, atol=rtol)
 
 
-def test_fast_matches_scan(dtype):
+@pytest.mark.parametrize("method", ["fast", "rows", "wavefront"])
+def test_fast_matches_scan(method, dtype):
     # Taps N(0, 0.05^2) on 8 channels: larger taps make the two masked
     # convolutions' inverses explode (float32 errors of 5e-3 at 0.2).
     params = _params(jax.random.PRNGKey(2), 8, scale=0.05, dtype=dtype)
     x = jax.random.normal(jax.random.PRNGKey(3), (3, 8, 8, 8), dtype)
     y, _ = emerging.forward(params, x)
-    fast, _, report = emerging.inverse_with_diagnostics(params, y, method="fast")
+    fast, _, report = emerging.inverse_with_diagnostics(params, y, method=method)
     scan, _ = emerging.inverse(params, y, method="scan")
     atol = tolerance(dtype, 1e-5, 1e-10) * float(jnp.abs(scan).max())
     np.testing.assert_allclose(fast, scan, rtol=0, atol=atol)

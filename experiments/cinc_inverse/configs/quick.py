@@ -5,8 +5,7 @@ from experiments.cinc_inverse.configs import default
 
 def get_config():
     config = default.get_config()
-    config.sizes = (4,)
-    config.channels = 4
+    config.shapes = ((4, 4),)
     config.batches = (3,)
     config.batch = 3
     config.repeats = 1

@@ -27,5 +27,7 @@ def get_config() -> ml_collections.ConfigDict:
     config.shape_names = ("cifar10", "imagenet64")
     # Table 4's columns: Glow (1x1), Emerging, CInC 3x3, CInC + quad coupling.
     config.models = ("glow", "emerging", "cinc", "cinc_quad")
-    config.methods = ("scan", "fast")  # reference sequential inverse, fast inverse
+    # The sequential reference, the anti-diagonal wavefront, and the default ("fast":
+    # the row solver for the flows' layer shapes); see jinvnet/ops/cinc.py.
+    config.methods = ("scan", "wavefront", "fast")
     return config
