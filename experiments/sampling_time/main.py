@@ -26,6 +26,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--batch_size", type=int, default=None)
     parser.add_argument("--num_samples", type=int, default=None)
     parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument(
+        "--param_noise",
+        type=float,
+        default=None,
+        help="std of the noise added to the invertible convolutions' parameters",
+    )
     args = parser.parse_args(argv)
     config = (quick if args.quick else default).get_config()
     for field in ("shapes", "models", "methods"):
@@ -34,7 +40,13 @@ def main(argv: list[str] | None = None) -> list[dict]:
             config[{"shapes": "shape_names"}.get(field, field)] = tuple(
                 value.split(",")
             )
-    for field in ("hidden_channels", "batch_size", "num_samples", "repeats"):
+    for field in (
+        "hidden_channels",
+        "batch_size",
+        "num_samples",
+        "repeats",
+        "param_noise",
+    ):
         if getattr(args, field) is not None:
             config[field] = getattr(args, field)
     rows = benchmark.run(config, args.output_dir)

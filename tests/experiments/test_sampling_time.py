@@ -7,9 +7,19 @@ from experiments.sampling_time import benchmark, main
 
 def test_quick_run_times_every_available_model(tmp_path):
     rows = main.main(
-        ["--quick", "--models", "glow,cinc", "--output_dir", str(tmp_path)]
+        [
+            "--quick",
+            "--models",
+            "glow,cinc",
+            "--param_noise",
+            "0.02",
+            "--output_dir",
+            str(tmp_path),
+        ]
     )
-    saved = json.loads((tmp_path / "results.json").read_text())["rows"]
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["config"]["param_noise"] == 0.02
+    saved = results["rows"]
     assert [(r["model"], r["method"]) for r in saved] == [
         ("glow", "fast"),
         ("cinc", "scan"),
