@@ -79,6 +79,11 @@ def conv(kernel: jax.Array, x: jax.Array, anchor: tuple[int, int]) -> jax.Array:
     return y.reshape(x.shape[:-1] + (kernel.shape[2],))
 
 
+def _batched(kernel: jax.Array, y: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """The kernel in y's dtype, and y as one batch axis: (batch, height, width, c)."""
+    return kernel.astype(y.dtype), y.reshape((-1,) + y.shape[-3:])
+
+
 def _causal_taps(
     kernel_shape: tuple[int, ...], anchor: tuple[int, int], slope: int
 ) -> list[tuple[int, int, int]]:
@@ -130,12 +135,10 @@ def solve_scan(
     Returns:
       x of the shape of y.
     """
-    kw, channels = kernel.shape[1], kernel.shape[2]
+    kernel, flat = _batched(kernel, y)
+    batch, _, width, channels = flat.shape
+    kw = kernel.shape[1]
     ai, aj = anchor
-    height, width = y.shape[-3], y.shape[-2]
-    flat = y.reshape((-1, height, width, channels))
-    batch = flat.shape[0]
-    kernel = kernel.astype(y.dtype)
     centre_inverse_t = _centre_inverse_t(kernel, anchor, unit_diagonal)
     # Rows below the anchor are non-causal (zero taps): drop them.
     kernel = kernel[: ai + 1]
@@ -188,16 +191,7 @@ def solve_wavefront(
     The image is skewed to s[t, i] = y[i, t - p * i] (zero where t - p * i falls
     outside the image), each step solves all rows of one hyperplane with the
     inverse of the c x c centre tap, and positions outside the image are forced
-    to zero, so they act as the zero padding.
-
-    Args:
-      kernel: (kh, kw, c, c), raster-causal around `anchor`.
-      y: (..., height, width, c).
-      anchor: (ai, aj).
-      unit_diagonal: whether the centre tap has a unit diagonal (not read then).
-
-    Returns:
-      x of the shape of y.
+    to zero, so they act as the zero padding. Arguments and result as `solve_scan`.
     """
     kw, channels = kernel.shape[1], kernel.shape[2]
     ai, aj = anchor
@@ -299,21 +293,12 @@ def solve_rows(
 ) -> jax.Array:
     """Solves y = conv(kernel, x) for x, one image row per `lax.scan` step.
 
-    Args:
-      kernel: (kh, kw, c, c), raster-causal around `anchor`.
-      y: (..., height, width, c).
-      anchor: (ai, aj).
-      unit_diagonal: whether the centre tap has a unit diagonal (not read then).
-
-    Returns:
-      x of the shape of y.
+    See the module docstring; arguments and result as `solve_scan`.
     """
-    kw, channels = kernel.shape[1], kernel.shape[2]
+    kernel, flat = _batched(kernel, y)
+    batch, _, width, channels = flat.shape
+    kw = kernel.shape[1]
     ai, aj = anchor
-    height, width = y.shape[-3], y.shape[-2]
-    flat = y.reshape((-1, height, width, channels))
-    batch = flat.shape[0]
-    kernel = kernel.astype(y.dtype)
     row_inverse = _row_inverse(
         kernel, anchor, width, _centre_inverse_t(kernel, anchor, unit_diagonal)
     )
