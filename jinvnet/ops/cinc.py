@@ -26,7 +26,7 @@ Inverse methods (`inverse(..., method=...)`), all exact up to rounding:
 
 - "scan": the reference; one `lax.scan` step per pixel with a c x c triangular
   solve (the seed's sequential algorithm, jit-compiled), H * W steps.
-- "rows": one step per image row (H steps): the two rows above enter by one
+- "rows": one step per image row (H steps): the k - 1 rows above enter by one
   matmul, and the row's own 1D causal system is solved by a dense (W c) x (W c)
   inverse built once per call (`_causal_conv.solve_rows`).
 - "wavefront": all pixels on one anti-diagonal i + j = t are solved together,
@@ -39,7 +39,7 @@ Inverse methods (`inverse(..., method=...)`), all exact up to rounding:
 - "fast" (default): "rows" when a row has W c <= 1024 entries
   (`_causal_conv.ROWS_MAX_WIDTH`), else "wavefront". Exact with no safety check.
   On the 2-core dev CPU at batch 100 "rows" was the fastest for every layer shape
-  of the CIFAR-10 and ImageNet64 flows (1.3-2.1x the scan), where the scan is
+  of the CIFAR-10 and ImageNet64 flows (1.2-2.2x the scan), where the scan is
   already flop-bound and the wavefront's skewed grid doubles the work; at batch 1
   the wavefront was faster still; the filter's FFTs made it slower than all
   (docs/benchmarks.md, "CInC inverse (issue 5)").
