@@ -1,6 +1,7 @@
 """Flax module for the CInC invertible k x k convolution (CInC Flow, seed 001)."""
 
 import functools
+from typing import Optional
 
 import distrax
 import flax.linen as nn
@@ -21,13 +22,14 @@ class CInCConv(nn.Module):
       kernel_size: k (default 3).
       unit_diagonal: the seed's always-invertible variant, log-det 0 (default False).
       method: inverse solver, one of `ops.cinc.METHODS` (default "fast").
-      init_scale: standard deviation of the initial noise (default 0.01).
+      init_scale: standard deviation of the initial noise; None (default) is
+        0.1 / sqrt(k^2 c), the fan-in scaling of `ops.cinc.init`.
     """
 
     kernel_size: int = 3
     unit_diagonal: bool = False
     method: str = "fast"
-    init_scale: float = 0.01
+    init_scale: Optional[float] = None
 
     @nn.compact
     def __call__(self, x: jax.Array) -> distrax.Bijector:

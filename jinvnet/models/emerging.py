@@ -1,6 +1,7 @@
 """Flax module for the emerging convolution (Hoogeboom et al. 2019)."""
 
 import functools
+from typing import Optional
 
 import distrax
 import flax.linen as nn
@@ -21,12 +22,13 @@ class EmergingConv(nn.Module):
     Attributes:
       kernel_size: k, odd (default 3).
       method: inverse solver, one of `ops.emerging.METHODS` (default "fast").
-      init_scale: standard deviation of the initial taps (default 0.01).
+      init_scale: standard deviation of the initial taps; None (default) is
+        0.1 / sqrt(k^2 c), the fan-in scaling of `ops.emerging.init`.
     """
 
     kernel_size: int = 3
     method: str = "fast"
-    init_scale: float = 0.01
+    init_scale: Optional[float] = None
 
     @nn.compact
     def __call__(self, x: jax.Array) -> distrax.Bijector:

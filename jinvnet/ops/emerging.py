@@ -31,7 +31,7 @@ for k = 3: 2 (4c^2 + c(c - 1)/2) + c^2 = 10c^2 - c (seed 003 rounds it to 10n^2)
 """
 
 import functools
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import chex
 import jax
@@ -103,14 +103,19 @@ def init(
     channels: int,
     *,
     kernel_size: int = 3,
-    scale: float = 0.01,
+    scale: Optional[float] = None,
     dtype: jnp.dtype = jnp.float32,
 ) -> Params:
     """A random rotation for the 1x1 and masked taps ~ N(0, scale^2).
 
+    `scale` None (default) is the fan-in scaling 0.1 / sqrt(k^2 c)
+    (`_causal_conv.default_init_scale`).
+
     Raises:
       ValueError: if `kernel_size` is even.
     """
+    if scale is None:
+        scale = _causal_conv.default_init_scale(channels, kernel_size)
     m = jnp.asarray(mask(channels, kernel_size), dtype)
     k1, k2, k3 = jax.random.split(key, 3)
     shape = m.shape

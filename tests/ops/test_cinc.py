@@ -166,11 +166,25 @@ def test_parameter_count_matches_seed(channels):
         assert cinc.num_parameters(channels, unit_diagonal=unit_diagonal) == expected
 
 
+@pytest.mark.parametrize("channels", [8, 48])
+def test_default_init_scale_is_fan_in_scaled(channels):
+    params = cinc.init(jax.random.PRNGKey(30), channels)
+    taps = np.asarray(params.kernel)[cinc.mask(channels) == 1]
+    # 0.1 / sqrt(k^2 c), independent of the _causal_conv helper's code.
+    np.testing.assert_allclose(taps.std(), 0.1 / np.sqrt(9 * channels), rtol=0.1)
+    explicit = cinc.init(jax.random.PRNGKey(30), channels, scale=0.01)
+    np.testing.assert_allclose(
+        np.asarray(explicit.kernel)[cinc.mask(channels) == 1].std(), 0.01, rtol=0.1
+    )
+
+
 def test_init_is_near_identity():
     params = cinc.init(jax.random.PRNGKey(13), 4)
     x = jax.random.normal(jax.random.PRNGKey(14), (2, 6, 6, 4))
     y, log_det = cinc.forward(params, x)
-    assert float(jnp.abs(y - x).max()) < 0.2
+    # Fan-in scaled taps (std 0.1 / sqrt(9 c)) move each output by ~0.1 rms(x).
+    ratio = float(jnp.sqrt(jnp.mean((y - x) ** 2) / jnp.mean(x**2)))
+    assert 0.02 < ratio < 0.2
     assert abs(float(cinc.min_abs_diagonal(params)) - 1.0) < 0.05
     assert float(jnp.abs(log_det).max()) < 36 * 4 * 0.05
 

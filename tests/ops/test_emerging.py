@@ -90,6 +90,17 @@ def test_fast_matches_scan(method, dtype):
     )
 
 
+@pytest.mark.parametrize("channels", [8, 48])
+def test_default_init_scale_is_fan_in_scaled(channels):
+    params = emerging.init(jax.random.PRNGKey(30), channels)
+    free = emerging.mask(channels) == 1
+    # 0.1 / sqrt(k^2 c) for both masked kernels (fan-in scaling).
+    for kernel in (params.causal, params.anticausal):
+        np.testing.assert_allclose(
+            np.asarray(kernel)[free].std(), 0.1 / np.sqrt(9 * channels), rtol=0.1
+        )
+
+
 @pytest.mark.parametrize("channels", [1, 3, 4])
 def test_parameter_count_matches_seed(channels):
     """2 (4n^2 + n(n-1)/2) + n^2 = 10n^2 - n free parameters for 3x3 (seed 003)."""
