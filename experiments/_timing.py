@@ -16,7 +16,7 @@ import numpy as np
 
 def interleaved(
     fns: Mapping[str, Callable[[], Any]], repeats: int, warmup: int = 1
-) -> dict[str, np.ndarray]:
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Wall seconds of `repeats` calls of each zero-argument fn, interleaved.
 
     Args:
@@ -25,25 +25,27 @@ def interleaved(
       warmup: untimed rounds first (compilation, caches).
 
     Returns:
-      name -> array of `repeats` wall times in seconds.
+      (name -> array of `repeats` wall times in seconds, name -> the result of
+      its last call), so callers can check results without computing them again.
     """
+    results = {}
     for _ in range(warmup):
-        for fn in fns.values():
-            jax.block_until_ready(fn())
+        for name, fn in fns.items():
+            results[name] = jax.block_until_ready(fn())
     times = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
             start = time.perf_counter()
-            jax.block_until_ready(fn())
+            results[name] = jax.block_until_ready(fn())
             times[name].append(time.perf_counter() - start)
-    return {name: np.asarray(values) for name, values in times.items()}
+    return {name: np.asarray(values) for name, values in times.items()}, results
 
 
 def interleaved_median_ms(
     fns: Mapping[str, Callable[..., Any]], *args: Any, repeats: int
 ) -> dict[str, float]:
     """Median wall time in ms of each `fn(*args)`, interleaved, after a warm-up."""
-    seconds = interleaved(
+    seconds, _ = interleaved(
         {name: (lambda fn=fn: fn(*args)) for name, fn in fns.items()}, repeats
     )
     return {name: 1e3 * float(np.median(s)) for name, s in seconds.items()}

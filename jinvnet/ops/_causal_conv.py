@@ -203,12 +203,12 @@ def solve_wavefront(
     inverse of the c x c centre tap, and positions outside the image are forced
     to zero, so they act as the zero padding. Arguments and result as `solve_scan`.
     """
-    kw, channels = kernel.shape[1], kernel.shape[2]
+    kernel, flat = _batched(kernel, y)
+    batch, height, width, channels = flat.shape
+    kw = kernel.shape[1]
     ai, aj = anchor
     slope = 1 + (kw - 1 - aj)
-    height, width = y.shape[-3], y.shape[-2]
     steps = slope * (height - 1) + width
-    kernel = kernel.astype(y.dtype)
     taps = _causal_taps(kernel.shape, anchor, slope)
     lags = max([d for _, _, d in taps], default=1)
     centre_inverse_t = _centre_inverse_t(kernel, anchor, unit_diagonal)
@@ -222,8 +222,6 @@ def solve_wavefront(
     rows = jnp.arange(height)
     cols = jnp.arange(steps)[:, None] - slope * rows[None, :]  # (steps, height)
     valid = (cols >= 0) & (cols < width)
-    flat = y.reshape((-1, height, width, channels))
-    batch = flat.shape[0]
     skewed = flat[:, rows[None, :], jnp.clip(cols, 0, width - 1)]  # (b, t, h, c)
     skewed = jnp.where(valid[None, :, :, None], skewed, 0)
 
@@ -266,7 +264,7 @@ def _row_inverse(
     """
     ai, aj = anchor
     channels = kernel.shape[2]
-    if aj == 0 or width == 1:
+    if aj == 0:  # no in-row taps: each pixel is A^{-1} times its right-hand side
         responses = jnp.zeros((width, channels, channels), kernel.dtype)
         responses = responses.at[0].set(centre_inverse_t)
     else:
