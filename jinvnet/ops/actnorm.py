@@ -42,6 +42,12 @@ def data_init(x: jax.Array, eps: float = 1e-6) -> Params:
     Returns:
       `Params` with loc = -mean(x) and log_scale = -log(std(x) + eps) per channel.
 
+    Raises:
+      ValueError: wrong rank or dtype; an empty batch; a NaN or inf in a concrete
+        x (as at `model.init`). A traced x (under `jit`) cannot be checked: a
+        non-finite value then gives NaN parameters, which `jinvnet.checked` or
+        the finiteness of the first loss reports.
+
     Examples:
       >>> import jax, jax.numpy as jnp
       >>> x = 3.0 + 2.0 * jax.random.normal(jax.random.PRNGKey(0), (64, 4, 4, 2))
@@ -50,6 +56,19 @@ def data_init(x: jax.Array, eps: float = 1e-6) -> Params:
       True
     """
     _validation.check_image(x, _NAME)
+    if x.size == 0:
+        raise ValueError(
+            f"{_NAME}: data-dependent init needs a non-empty batch, got input of "
+            f"shape {tuple(x.shape)}"
+        )
+    if not isinstance(x, jax.core.Tracer):
+        bad = int(jnp.sum(~jnp.isfinite(x)))
+        if bad:
+            raise ValueError(
+                f"{_NAME}: data-dependent init needs finite input, got {bad} "
+                f"non-finite values of {x.size} in a batch of shape {tuple(x.shape)}; "
+                "check the init batch and the layers before this ActNorm"
+            )
     axes = tuple(range(x.ndim - 1))
     mean = jnp.mean(x, axis=axes)
     std = jnp.std(x, axis=axes)

@@ -87,3 +87,16 @@ def test_apply_with_other_channel_count_raises():
 def test_raises_if_unknown_coupling():
     with pytest.raises(ValueError, match="coupling must be one of"):
         models.glow_step(coupling="spline")
+
+
+@pytest.mark.parametrize("case", ["nan", "empty"])
+def test_flow_init_raises_on_a_bad_init_batch(case):
+    """Issue 15 item 4: ActNorm's data init from a NaN or empty batch must not
+    silently give NaN parameters (log_prob was all NaN)."""
+    x = _data((4, 8, 8, 2))
+    x = x.at[0, 3, 3, 1].set(jnp.nan) if case == "nan" else x[:0]
+    density = models.FlowDensity(
+        models.MultiScaleFlow(num_levels=2, steps_per_level=1, hidden_channels=8)
+    )
+    with pytest.raises(ValueError, match="actnorm: data-dependent init needs"):
+        density.init(jax.random.PRNGKey(0), x)

@@ -41,3 +41,29 @@ def test_raises_if_wrong_rank():
 def test_empty_batch_keeps_shapes():
     y, log_det = actnorm.forward(actnorm.init(3), jnp.ones((0, 4, 4, 3)))
     assert y.shape == (0, 4, 4, 3) and log_det.shape == (0,)
+
+
+def test_data_init_raises_if_batch_is_empty():
+    """An empty batch has no statistics; under jit too (the shape is static)."""
+    x = jnp.ones((0, 4, 4, 3))
+    with pytest.raises(ValueError, match=r"non-empty batch, got input of shape"):
+        actnorm.data_init(x)
+    with pytest.raises(ValueError, match=r"non-empty batch"):
+        jax.jit(actnorm.data_init)(x)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf], ids=["nan", "inf"])
+def test_data_init_raises_if_batch_is_not_finite(bad):
+    x = jax.random.normal(jax.random.PRNGKey(0), (4, 4, 4, 3)).at[1, 2, 3, 0].set(bad)
+    with pytest.raises(ValueError, match=r"got 1 non-finite values of 192"):
+        actnorm.data_init(x)
+
+
+def test_data_init_under_jit_gives_nan_not_finite_parameters():
+    """A traced batch cannot raise; the documented outcome is NaN, never finite."""
+    x = jax.random.normal(jax.random.PRNGKey(0), (4, 4, 4, 3)).at[1, 2, 3, 0].set(
+        np.inf
+    )
+    params = jax.jit(actnorm.data_init)(x)
+    assert not np.isfinite(np.asarray(params.log_scale)[0])
+    assert np.isfinite(np.asarray(params.log_scale)[1:]).all()
