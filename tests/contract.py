@@ -26,12 +26,15 @@ class Case:
       build: params -> distrax.Bijector.
       event_shape: the input event shape (height, width, channels).
       round_trip_rtol_f32: round-trip tolerance in float32 (relative to max |x|).
+      input_range: (low, high) for inputs drawn uniformly from the op's domain;
+        None (default) draws x ~ N(0, 1), for ops defined on all reals.
     """
 
     init: Callable[[chex.PRNGKey, jnp.dtype], Any]
     build: Callable[[Any], distrax.Bijector]
     event_shape: tuple[int, int, int] = (4, 4, 4)
     round_trip_rtol_f32: float = 1e-5
+    input_range: tuple[float, float] | None = None
 
 
 def perturb(params: Any, key: chex.PRNGKey, scale: float) -> Any:
@@ -125,6 +128,11 @@ BIJECTORS: dict[str, Case] = {
     ),
     "affine_coupling": Case(_coupling(ops.affine_coupling), bijectors.AffineCoupling),
     "permute": Case(lambda key, dtype: ops.permute.init(key, 4), bijectors.Permute),
+    "logit": Case(
+        lambda key, dtype: ops.logit.init(0.05, dtype),
+        bijectors.Logit,
+        input_range=(-0.5, 0.5),  # pixels scaled by jinvnet.data
+    ),
     "sneaky_relu": Case(
         lambda key, dtype: ops.sneaky_relu.init(0.2, dtype), bijectors.SneakyReLU
     ),

@@ -18,7 +18,7 @@ import pytest
 
 import jinvnet.bijectors
 from tests import contract
-from tests.conftest import tolerance
+from tests.conftest import roundoff, scale_of, tolerance
 
 NAMES = sorted(contract.BIJECTORS)
 BATCH = 2
@@ -28,7 +28,11 @@ def _setup(name, dtype, seed=0):
     case = contract.BIJECTORS[name]
     k_params, k_x = jax.random.split(jax.random.PRNGKey(seed))
     params = case.init(k_params, dtype)
-    x = jax.random.normal(k_x, (BATCH,) + case.event_shape, dtype)
+    shape = (BATCH,) + case.event_shape
+    if case.input_range is None:
+        x = jax.random.normal(k_x, shape, dtype)
+    else:
+        x = jax.random.uniform(k_x, shape, dtype, *case.input_range)
     return case, params, case.build(params), x
 
 
@@ -61,7 +65,7 @@ def _round_trip_tol(case, dtype):
 
 def _assert_close(actual, desired, rtol, scale=None):
     actual, desired = np.asarray(actual), np.asarray(desired)
-    scale = max(1.0, float(np.max(np.abs(desired)))) if scale is None else scale
+    scale = scale_of(desired) if scale is None else scale
     np.testing.assert_allclose(actual, desired, rtol=rtol, atol=rtol * scale)
 
 
@@ -159,8 +163,10 @@ def test_examples_do_not_interact(name):
     forward, _ = _fns(name, dtype, params)
     y, log_det = forward(x)
     y2, log_det2 = forward(x.at[1].set(10.0 * x[1] + 3.0))
-    np.testing.assert_allclose(y2[0], y[0], rtol=1e-6, atol=1e-6)
-    np.testing.assert_allclose(log_det2[0], log_det[0], rtol=1e-6, atol=1e-6)
+    atol = roundoff(dtype, y[0], ulps=8)
+    np.testing.assert_allclose(y2[0], y[0], rtol=0, atol=atol)
+    atol = roundoff(dtype, log_det[0], ulps=8)
+    np.testing.assert_allclose(log_det2[0], log_det[0], rtol=0, atol=atol)
 
 
 def _float_leaves(params):
@@ -269,6 +275,31 @@ def test_rejects_integer_input(name):
     case, _, bij, _ = _setup(name, jnp.float32)
     with pytest.raises(ValueError, match="floating"):
         bij.forward(jnp.ones((BATCH,) + case.event_shape, jnp.int32))
+
+
+@pytest.mark.parametrize("half", ["float16", "bfloat16"])
+@pytest.mark.parametrize("name", NAMES)
+def test_rejects_half_precision(name, half):
+    """Half-precision inputs and parameters raise a ValueError naming the dtype.
+
+    One policy for every op (`jinvnet._validation.check_dtype`), at trace time.
+    """
+    case, params, bij, x = _setup(name, jnp.float32)
+    bad = x.astype(half)
+    for method in (
+        bij.forward,
+        bij.inverse,
+        bij.forward_and_log_det,
+        bij.inverse_and_log_det,
+        bij.forward_log_det_jacobian,
+        bij.inverse_log_det_jacobian,
+        jax.jit(bij.forward),
+    ):
+        with pytest.raises(ValueError, match=f"got dtype {half}: half precision"):
+            method(bad)
+    if _float_leaves(params):  # raised by the op's init or the bijector
+        with pytest.raises(ValueError, match=f"got dtype {half}: half precision"):
+            case.build(case.init(jax.random.PRNGKey(0), jnp.dtype(half))).forward(x)
 
 
 def test_registry_covers_every_public_bijector():

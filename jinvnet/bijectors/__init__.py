@@ -15,6 +15,7 @@ from jinvnet.bijectors.conv1x1_lu import Conv1x1LU
 from jinvnet.bijectors.emerging import EmergingConv
 from jinvnet.bijectors.fft_conv import FFTConv
 from jinvnet.bijectors.iavgpool import IAvgPool2d
+from jinvnet.bijectors.logit import Logit
 from jinvnet.bijectors.mint import MintLayer, invert_with_diagnostics, mint_block
 from jinvnet.bijectors.permute import Permute
 from jinvnet.bijectors.quad_coupling import QuadCoupling
@@ -37,6 +38,7 @@ __all__ = [
     "FFTConv",
     "IAvgPool2d",
     "IRevNetBlock",
+    "Logit",
     "MintLayer",
     "Permute",
     "QuadCoupling",

@@ -2,7 +2,9 @@
 
 Every flow module's `__call__(x)` returns a distrax bijector (data to latent). At
 `init`, `x` is the first data batch and drives data-dependent initialisation
-(ActNorm); at `apply`, only its shape matters.
+(ActNorm); at `apply`, only its shape matters. Parameters take the dtype of `x`,
+which must be float32 or float64: float16 and bfloat16 inputs raise a ValueError
+(keep the flow in float32 under mixed precision).
 """
 
 from jinvnet.models.actnorm import ActNorm
@@ -24,7 +26,7 @@ from jinvnet.models.mintnet import (
     mintnet_preset,
 )
 from jinvnet.models.multiscale import MultiScaleFlow, count_params
-from jinvnet.models.reshaping import Permute, SneakyReLU, Squeeze
+from jinvnet.models.reshaping import Logit, Permute, SneakyReLU, Squeeze
 from jinvnet.models.sampling import sample
 from jinvnet.models.sequential import Sequential, propagate
 from jinvnet.models.split import ActOnChannels, SplitPrior
@@ -41,6 +43,7 @@ __all__ = [
     "EmergingConv",
     "FFTConv",
     "FlowDensity",
+    "Logit",
     "MintLayer",
     "MintNetClassifier",
     "IAvgPool2d",

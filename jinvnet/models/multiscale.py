@@ -34,7 +34,7 @@ from jinvnet.models.conv1x1 import Conv1x1LU
 from jinvnet.models.coupling import AffineCoupling, QuadCoupling
 from jinvnet.models.emerging import EmergingConv
 from jinvnet.models.fft_conv import FFTConv
-from jinvnet.models.reshaping import Squeeze
+from jinvnet.models.reshaping import Logit, Squeeze
 from jinvnet.models.sequential import Sequential, propagate
 from jinvnet.models.split import ActOnChannels, SplitPrior
 from jinvnet.ops import emerging as emerging_op
@@ -160,6 +160,10 @@ class MultiScaleFlow(nn.Module):
       inverse_method: one of `INVERSE_METHODS`: "fast" (default), "rows",
         "wavefront" or "scan" (the sequential reference), passed to the CInC and
         emerging convolutions (`ops.cinc`); ignored by the others.
+      logit_alpha: if set, the flow starts with the logit transform
+        y = logit(alpha + (1 - 2 alpha)(x + 1/2)) (`ops.logit`, RealNVP) of the
+        pixels in [-1/2, 1/2); its log-det is part of the flow's, so bits/dim is
+        still that of the discrete data. None (default): no transform.
 
     Examples:
       >>> import jax, jax.numpy as jnp
@@ -179,13 +183,18 @@ class MultiScaleFlow(nn.Module):
     hidden_channels: int = 512
     prior_hidden_channels: int | None = None
     inverse_method: str = "fast"
+    logit_alpha: float | None = None
 
     @nn.compact
     def __call__(self, x: jax.Array) -> distrax.Bijector:
         """x: a batch of shape (batch, height, width, channels) or its shape struct."""
         _check_config(self, x)
         prior_hidden = self.prior_hidden_channels or self.hidden_channels
-        return _Level(
+        preprocessing = []
+        if self.logit_alpha is not None:
+            preprocessing.append(Logit(self.logit_alpha, name="logit")(x))
+            x = propagate(self, preprocessing[0], x)
+        levels = _Level(
             level=0,
             num_levels=self.num_levels,
             steps_per_level=self.steps_per_level,
@@ -196,6 +205,7 @@ class MultiScaleFlow(nn.Module):
             inverse_method=self.inverse_method,
             name="level0",
         )(x)
+        return distrax.Chain([levels, *preprocessing]) if preprocessing else levels
 
 
 def _check_config(flow: MultiScaleFlow, x: Any) -> None:
@@ -218,6 +228,7 @@ def _check_config(flow: MultiScaleFlow, x: Any) -> None:
             f"{name}: expected a batch of shape (batch, height, width, channels), got "
             f"shape {tuple(x.shape)}"
         )
+    _validation.check_floating(x, name)
     factor = 2**flow.num_levels
     _validation.check_divisible(
         x.shape[1], factor, name, f"height (2**L, L={flow.num_levels})"
@@ -284,6 +295,7 @@ def _preset(name: str, conv: str, coupling: str, summary: str):
         steps_per_level: int = 32,
         hidden_channels: int = 512,
         inverse_method: str = "fast",
+        logit_alpha: float | None = None,
     ) -> MultiScaleFlow:
         return MultiScaleFlow(
             num_levels=num_levels,
@@ -292,6 +304,7 @@ def _preset(name: str, conv: str, coupling: str, summary: str):
             coupling=coupling,
             hidden_channels=hidden_channels,
             inverse_method=inverse_method,
+            logit_alpha=logit_alpha,
         )
 
     make.__name__ = make.__qualname__ = name
@@ -304,6 +317,8 @@ def _preset(name: str, conv: str, coupling: str, summary: str):
       inverse_method: one of `INVERSE_METHODS` ("fast" by default; "scan" is the
         sequential reference) for the CInC and emerging convolutions; ignored by
         the others.
+      logit_alpha: if set, a logit transform with this boundary comes first
+        (`MultiScaleFlow.logit_alpha`); None (default) for none.
     """
     return make
 

@@ -2,7 +2,10 @@
 
 Every module exposes `forward(params, x) -> (y, log_det)` and
 `inverse(params, y) -> (x, log_det)` (parameter-free ones drop `params`), with images
-of shape (..., height, width, channels) and log-dets of the batch shape.
+of shape (..., height, width, channels) and log-dets of the batch shape. Inputs and
+parameters are float32 or float64 (log-dets in the input's dtype); integer and
+half-precision (float16, bfloat16) ones raise a ValueError at trace time asking for a
+float32 cast, as do `init(..., dtype=...)` calls with those dtypes.
 """
 
 from jinvnet.ops import (
@@ -19,6 +22,7 @@ from jinvnet.ops import (
     fft_conv,
     iavgpool,
     irevnet,
+    logit,
     mint,
     permute,
     quad_coupling,
@@ -43,6 +47,7 @@ __all__ = [
     "fft_conv",
     "iavgpool",
     "irevnet",
+    "logit",
     "mint",
     "permute",
     "quad_coupling",

@@ -55,7 +55,8 @@ def base() -> ml_collections.ConfigDict:
     config.train.eval_max_batches = 0  # 0 = the whole test split
     config.train.tensorboard = True  # TensorBoard events too, if tensorboardX exists
     config.train.figures = True  # samples, reconstructions, categorical baseline
-    config.train.num_samples = 64
+    config.train.num_samples = 64  # shown in the sample grids
+    config.train.sample_check_draws = 1024  # per temperature, checked for inf/NaN
     config.train.temperatures = (1.0, 0.7)
     config.train.baseline_max_examples = 10000  # categorical baseline, per split
     return config

@@ -14,6 +14,7 @@ import logging
 import math
 import os
 
+import distrax
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -22,7 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from jinvnet import data, models
-from jinvnet.train import parallel, plots
+from jinvnet.train import parallel, plots, sample_check
 from jinvnet.train.checkpoint import Checkpointer
 from jinvnet.train.metrics_log import MetricsLog
 from jinvnet.train.objectives import Objective
@@ -122,38 +123,45 @@ def evaluate(
 def _figures(
     model, state: TrainState, dataset, config, workdir: str, test_batch
 ) -> dict:
-    """Samples at each temperature and reconstructions; returns their statistics."""
+    """Sample checks and grids at each temperature, reconstructions, inverse stability.
+
+    Draws `train.sample_check_draws` samples per temperature (`sample_check`), warns
+    when any is non-finite or fails the round trip, and returns the counts, the
+    reconstruction error of test images and the inverse Lipschitz estimate.
+    """
     variables = state.variables(use_ema=config.optim.ema_decay > 0)
     x = jnp.asarray(test_batch["image"][:8])
     like = jnp.zeros((1, *dataset.image_shape), jnp.float32)  # only its shape matters
-
-    def distribution(v):
-        out = model.apply(v, like)
-        return out[0] if config.objective == "hybrid" else out
-
-    @jax.jit
-    def sample(v, key, temperature):
-        dist = distribution(v)
-        z = dist.distribution.sample(seed=key, sample_shape=(config.train.num_samples,))
-        return dist.bijector.forward(z * temperature)
-
-    @jax.jit
-    def reconstruct(v, x):
-        bijector = distribution(v).bijector
-        return bijector.forward(bijector.inverse(x))
+    dist = model.apply(variables, like)
+    dist = dist[0] if config.objective == "hybrid" else dist
+    flow = dist.bijector  # latent to data; the check wants data to latent
+    flow = flow.bijector if isinstance(flow, distrax.Inverse) else distrax.Inverse(flow)
+    latent_shape = dist.distribution.event_shape
 
     stats = {}
     key = jax.random.PRNGKey(config.seed + 2)
     for temperature in config.train.temperatures:
-        images = np.asarray(sample(variables, key, temperature))
-        stats[f"samples_nonfinite_T{temperature}"] = int(np.sum(~np.isfinite(images)))
+        check = sample_check.check_samples(
+            flow,
+            latent_shape,
+            key,
+            temperature,
+            num_draws=max(config.train.sample_check_draws, config.train.num_samples),
+            keep=config.train.num_samples,
+        )
+        stats.update(check.as_dict())
+        if check.warning():
+            _LOG.warning("samples: %s", check.warning())
         plots.save_image_grid(
-            images,
+            check.images,
             os.path.join(workdir, f"samples_T{temperature}.png"),
             title=f"samples, temperature {temperature}",
         )
-    recon = np.asarray(reconstruct(variables, x))
+    recon = np.asarray(jax.jit(lambda x: flow.inverse(flow.forward(x)))(x))
     stats["reconstruction_max_abs_error"] = float(np.max(np.abs(recon - np.asarray(x))))
+    stats["inverse_lipschitz"] = sample_check.inverse_lipschitz(
+        flow, x, jax.random.PRNGKey(config.seed + 3)
+    )
     plots.save_reconstructions(
         np.asarray(x), recon, os.path.join(workdir, "reconstructions.png")
     )
