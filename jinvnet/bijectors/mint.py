@@ -16,8 +16,10 @@ class MintLayer(OpBijector):
 
     Equations: `jinvnet.ops.mint`. Event shape (height, width, channels). The
     inverse runs Algorithm 1 with the tolerance loop (`mint.solve`), or with
-    exactly `num_steps` steps (`mint.solve_fixed_steps`) when that is set; call
-    `mint.solve` on `self.params` to see the residual and convergence flags.
+    exactly `num_steps` steps (`mint.solve_fixed_steps`) when that is set. An
+    example that does not reach `tol` comes back as NaN (with a NaN log-det), never
+    as a finite wrong answer; `solve` returns the iterate with its residual and
+    convergence flags.
 
     Args:
       params: `mint.Params`.
@@ -26,6 +28,11 @@ class MintLayer(OpBijector):
       tol: relative residual to stop at; None (default) picks it by dtype.
       max_iters: most steps of the tolerance loop (default 100).
       num_steps: if set, a fixed number of steps instead of the tolerance loop.
+      on_failure: "nan" (default) or "raise": also a `checkify` check, which
+        raises eagerly and under `jinvnet.checked` (`mint.converged_or_nan`).
+
+    Raises:
+      ValueError: an unknown on_failure.
     """
 
     def __init__(
@@ -37,7 +44,9 @@ class MintLayer(OpBijector):
         tol: Optional[float] = None,
         max_iters: int = 100,
         num_steps: Optional[int] = None,
+        on_failure: str = "nan",
     ):
+        mint._check_on_failure(on_failure)
         op = types.SimpleNamespace(
             forward=functools.partial(mint.forward, upper=upper),
             inverse=functools.partial(
@@ -47,6 +56,7 @@ class MintLayer(OpBijector):
                 tol=tol,
                 max_iters=max_iters,
                 num_steps=num_steps,
+                on_failure=on_failure,
             ),
         )
         super().__init__(op, params)
@@ -103,7 +113,8 @@ def mint_block(
     Args:
       lower: parameters of the lower triangular layer (applied first).
       upper: parameters of the upper triangular layer.
-      **inverse_options: `alpha`, `tol`, `max_iters`, `num_steps` for both layers.
+      **inverse_options: `alpha`, `tol`, `max_iters`, `num_steps`, `on_failure`
+        for both layers.
 
     Returns:
       `distrax.Chain([MintLayer(upper, upper=True), MintLayer(lower)])`.

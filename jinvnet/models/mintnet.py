@@ -43,7 +43,8 @@ class MintLayer(nn.Module):
       kernel_size: odd kernel size (default 3).
       upper: upper instead of lower triangular masks (default False).
       init_scale: kernel scale at initialisation (default 0.1, see `mint.init`).
-      alpha, tol, max_iters, num_steps: the inverse's options (`bijectors.MintLayer`).
+      alpha, tol, max_iters, num_steps, on_failure: the inverse's options
+        (`bijectors.MintLayer`); an unconverged example inverts to NaN by default.
     """
 
     num_groups: int = 1
@@ -54,6 +55,7 @@ class MintLayer(nn.Module):
     tol: Optional[float] = None
     max_iters: int = 100
     num_steps: Optional[int] = None
+    on_failure: str = "nan"
 
     @nn.compact
     def __call__(self, x: jax.Array) -> distrax.Bijector:
@@ -81,6 +83,7 @@ class MintLayer(nn.Module):
             tol=self.tol,
             max_iters=self.max_iters,
             num_steps=self.num_steps,
+            on_failure=self.on_failure,
         )
 
 
@@ -105,6 +108,7 @@ def mintnet(
     tol: Optional[float] = None,
     max_iters: int = 100,
     num_steps: Optional[int] = None,
+    on_failure: str = "nan",
 ) -> Sequential:
     """The MintNet flow: paired Mint blocks with squeezes in between.
 
@@ -121,6 +125,9 @@ def mintnet(
       tol: relative residual of the tolerance loop; None (default) by dtype.
       max_iters: most steps of each layer's tolerance loop (default 100).
       num_steps: if set, every layer inverts with exactly this many steps.
+      on_failure: what an example that does not converge in some layer's inverse
+        gives: "nan" (default) or "raise" (NaN and a `checkify` check, see
+        `ops.mint.converged_or_nan`).
 
     Returns:
       A `Sequential` module whose `__call__(x)` returns the data-to-latent bijector.
@@ -152,6 +159,7 @@ def mintnet(
         tol=tol,
         max_iters=max_iters,
         num_steps=num_steps,
+        on_failure=on_failure,
     )
     layers = []
     for block in range(num_blocks):

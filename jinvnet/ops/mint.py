@@ -30,6 +30,9 @@ Iterative inverses return `InverseResult(x, residual, iterations, converged)`; t
 residual is max |m(x) - z| / max(1, max |z|) per example. Non-convergence (alpha
 outside (0, 2), badly conditioned layers, non-finite inputs) shows in `converged` and
 `check_converged` raises on it. A non-finite residual stops the loop at once.
+`inverse` (and so the bijector) never returns an unconverged example as a finite
+number: it comes back as NaN, as JAX's failed linear algebra does, or with
+on_failure="raise" the call raises through `checkify` as well.
 Gradients through the inverse use implicit differentiation: the cotangent solve
 J^T u = v runs the same fixed-point iteration on the transposed triangular Jacobian.
 """
@@ -465,6 +468,38 @@ def solve_fixed_steps(
     return _solve_jit(float(alpha), float(tol), num_steps, num_steps, upper, params, z)
 
 
+ON_FAILURE = ("nan", "raise")
+
+
+def _check_on_failure(on_failure: str) -> None:
+    if on_failure not in ON_FAILURE:
+        raise ValueError(
+            f"{_NAME}: on_failure must be one of {ON_FAILURE}, got {on_failure!r}"
+        )
+
+
+def converged_or_nan(result: InverseResult, on_failure: str = "nan") -> jax.Array:
+    """result.x with every unconverged example set to NaN.
+
+    Args:
+      result: an `InverseResult`.
+      on_failure: "nan" (default), or "raise" to also `checkify.check` that every
+        example converged: eagerly that raises `checkify.JaxRuntimeError`; under
+        `jit` wrap the function in `checkify.checkify` (or `jinvnet.checked`).
+
+    Returns:
+      x of the shape of result.x; the examples with converged=False are NaN.
+
+    Raises:
+      ValueError: unknown on_failure.
+    """
+    _check_on_failure(on_failure)
+    if on_failure == "raise":
+        checkify_converged(result)
+    ok = jnp.reshape(result.converged, result.converged.shape + (1, 1, 1))
+    return jnp.where(ok, result.x, jnp.asarray(jnp.nan, result.x.dtype))
+
+
 def inverse(
     params: Params,
     y: jax.Array,
@@ -474,13 +509,37 @@ def inverse(
     tol: Optional[float] = None,
     max_iters: int = 100,
     num_steps: Optional[int] = None,
+    on_failure: str = "nan",
 ) -> tuple[jax.Array, jax.Array]:
     """Computes x = m^{-1}(y) by `solve` (`solve_fixed_steps` if num_steps is set).
 
+    An example whose residual ends above `tol` (did not converge, or a non-finite
+    input) comes back as NaN, with a NaN log-det, never as a finite wrong answer
+    (`converged_or_nan`). With num_steps set, `tol` is the residual accepted after
+    those steps.
+
+    Args:
+      params: `Params` for C channels.
+      y: output of shape (..., H, W, C).
+      upper: upper instead of lower triangular masks.
+      alpha: step size (default 1.0).
+      tol: relative residual accepted; None (default) uses `default_tolerance`.
+      max_iters: most steps of the tolerance loop (default 100).
+      num_steps: if set, exactly this many steps (`solve_fixed_steps`).
+      on_failure: "nan" (default) or "raise" (NaN and a `checkify` check; see
+        `converged_or_nan`).
+
     Returns:
       x and log|det dx/dy| = -sum log d(x), recomputed at x so it is
-      differentiable. Use `solve` directly to see the residual.
+      differentiable. Use `solve` directly to see the residual and the iterate
+      of the examples that did not converge.
+
+    Raises:
+      ValueError: as `solve`, or an unknown on_failure.
+      checkify.JaxRuntimeError: with on_failure="raise", outside `jit`, if some
+        example did not converge.
     """
+    _check_on_failure(on_failure)
     if num_steps is None:
         result = solve(
             params, y, upper=upper, alpha=alpha, tol=tol, max_iters=max_iters
@@ -489,16 +548,17 @@ def inverse(
         result = solve_fixed_steps(
             params, y, num_steps=num_steps, upper=upper, alpha=alpha, tol=tol
         )
-    _, log_det = forward(params, result.x, upper=upper)
-    return result.x, -log_det
+    x = converged_or_nan(result, on_failure)
+    _, log_det = forward(params, x, upper=upper)
+    return x, -log_det
 
 
 def _not_converged_message(num_bad, total, worst, iterations) -> str:
     return (
         f"{_NAME}: fixed-point inverse did not converge for {num_bad} of {total} "
-        f"examples (largest residual {worst}, after {iterations} iterations); use a "
-        f"step size alpha in (0, 2) closer to 1, raise max_iters, or check the input "
-        f"for non-finite values"
+        f"examples (largest residual {worst}, after {iterations} iterations); try a "
+        f"step size alpha below 1 (e.g. 0.8), raise max_iters or tol, or check the "
+        f"input for non-finite values"
     )
 
 
@@ -528,7 +588,8 @@ def checkify_converged(result: InverseResult) -> None:
     checkify.check(
         jnp.all(result.converged),
         f"{_NAME}: fixed-point inverse did not converge (largest residual {{r}}, after "
-        f"{{k}} iterations); use alpha in (0, 2) closer to 1 or raise max_iters",
+        f"{{k}} iterations); try alpha below 1 (e.g. 0.8), raise max_iters or tol, "
+        f"or check the input for non-finite values",
         r=jnp.max(result.residual),
         k=result.iterations,
     )

@@ -250,3 +250,56 @@ def test_raises_if_input_is_integer():
     params = mint.init(jax.random.PRNGKey(0), 3)
     with pytest.raises(ValueError, match="floating"):
         mint.forward(params, jnp.zeros((1, 4, 4, 3), jnp.int32))
+
+
+def test_inverse_sets_only_the_unconverged_examples_to_nan():
+    """Per example, as JAX's failed linear algebra: the converged one is untouched."""
+    params = mint.init(jax.random.PRNGKey(3), 2, num_groups=2, init_scale=5.0)
+    x = jax.random.normal(jax.random.PRNGKey(1), (4, 4, 4, 2))
+    y, log_det = mint.forward(params, x)
+    result = mint.solve(params, y)
+    np.testing.assert_array_equal(result.converged, [False, False, False, True])
+    for inverse in (mint.inverse, jax.jit(mint.inverse)):
+        x_back, inverse_log_det = inverse(params, y)
+        assert np.isnan(np.asarray(x_back[:3])).all()
+        assert np.isnan(np.asarray(inverse_log_det[:3])).all()
+        np.testing.assert_array_equal(x_back[3], result.x[3])
+        # Converged means m(x_back) = y to the tolerance (this ill-conditioned
+        # layer leaves x_back itself 6e-5 from x).
+        y_back, _ = mint.forward(params, x_back[3:])
+        scale = max(1.0, float(jnp.abs(y[3]).max()))
+        np.testing.assert_allclose(y_back[0], y[3], rtol=0, atol=2e-6 * scale)
+        np.testing.assert_allclose(inverse_log_det[3], -log_det[3], rtol=1e-5)
+
+
+def test_fixed_steps_inverse_accepts_only_residuals_within_tol():
+    params, x = _layer(jnp.float32), _x(jnp.float32)
+    y, _ = mint.forward(params, x)
+    short = mint.solve_fixed_steps(params, y, num_steps=3)
+    assert np.all(np.asarray(short.residual) > 2e-6)  # the default tolerance
+    assert np.isnan(np.asarray(mint.inverse(params, y, num_steps=3)[0])).all()
+    tol = 2 * float(short.residual.max())
+    x_back, _ = mint.inverse(params, y, num_steps=3, tol=tol)
+    np.testing.assert_array_equal(x_back, short.x)
+
+
+def test_on_failure_raise_checks_under_checkify_jit():
+    params, x = _layer(jnp.float32), _x(jnp.float32)
+    y, _ = mint.forward(params, x)
+
+    def invert(p, v, steps):
+        return mint.inverse(p, v, num_steps=steps, on_failure="raise")[0]
+
+    run = jax.jit(checkify.checkify(invert), static_argnums=2)
+    err, x_back = run(params, y, 3)
+    assert "did not converge" in str(err.get())
+    assert np.isnan(np.asarray(x_back)).all()
+    err, x_back = run(params, y, 60)
+    err.throw()
+    np.testing.assert_allclose(x_back, x, atol=2e-5)
+
+
+def test_raises_if_on_failure_is_unknown():
+    params = mint.init(jax.random.PRNGKey(0), 3)
+    with pytest.raises(ValueError, match=r"one of \('nan', 'raise'\), got 'keep'"):
+        mint.inverse(params, _x(jnp.float32), on_failure="keep")
