@@ -2,9 +2,13 @@
 
 All checks look only at static information (shapes and dtypes), so they run once when
 a function is traced under `jit` and never inside the compiled computation.
+
+Dtype policy: inputs and parameters must be float32 or float64; integer and
+half-precision (float16, bfloat16) arrays are rejected with a ValueError that asks
+for a float32 cast (`check_dtype`).
 """
 
-from typing import Optional
+from typing import Any, Optional
 
 import jax
 import jax.numpy as jnp
@@ -56,13 +60,53 @@ def check_image(
 
 
 def check_floating(x: jax.Array, name: str) -> None:
-    """Raises a ValueError asking for a float cast if `x` is not floating point."""
-    dtype = jnp.result_type(x)
+    """Raises a ValueError asking for a float32 cast unless `x` is float32 or float64.
+
+    Integer, complex and half-precision (float16, bfloat16, float8) inputs are
+    rejected: see `check_dtype`.
+    """
+    check_dtype(jnp.result_type(x), name)
+
+
+def check_dtype(dtype: jnp.dtype, name: str, what: str = "input") -> None:
+    """Raises a ValueError unless `dtype` is float32 or float64.
+
+    The policy for every op, bijector and Flax model: they compute in float32 or
+    float64 only. Half precision is rejected rather than computed in, because
+    log-dets are sums over every pixel (a 128 x 128 x 4 image overflows float16's
+    65504) and the inverses lose all accuracy; mixed-precision training keeps the
+    flow in float32.
+
+    Args:
+      dtype: the dtype to check (of an input, or of parameters to create).
+      name: the op or bijector the check is for; it opens the error message.
+      what: what has this dtype, for the message ("input", "kernel", ...).
+    """
+    dtype = jnp.dtype(dtype)
     if not jnp.issubdtype(dtype, jnp.floating):
         raise ValueError(
-            f"{name}: expected a floating-point input, got dtype {dtype}; cast it "
-            f"first, e.g. x.astype(jnp.float32) (and dequantise integer pixels)"
+            f"{name}: expected a floating-point {what} (float32 or float64), got "
+            f"dtype {dtype}; cast it first, e.g. x.astype(jnp.float32) (and "
+            f"dequantise integer pixels)"
         )
+    if dtype.itemsize < 4:
+        raise ValueError(
+            f"{name}: expected a float32 or float64 {what}, got dtype {dtype}: half "
+            f"precision is not supported (its log-dets overflow and its inverses are "
+            f"inaccurate); cast to float32 first, e.g. x.astype(jnp.float32), and "
+            f"keep the flow in float32 under mixed precision"
+        )
+
+
+def check_params(params: Any, name: str) -> None:
+    """Raises a ValueError unless every floating leaf of `params` is float32/float64.
+
+    Integer leaves (permutations) and None are allowed; see `check_dtype`.
+    """
+    for leaf in jax.tree_util.tree_leaves(params):
+        dtype = getattr(leaf, "dtype", None)
+        if dtype is not None and jnp.issubdtype(dtype, jnp.floating):
+            check_dtype(dtype, name, "parameter")
 
 
 def check_divisible(size: int, factor: int, name: str, what: str) -> None:

@@ -7,6 +7,8 @@ from typing import Any, Optional
 import distrax
 import jax
 
+from jinvnet import _validation
+
 
 class OpBijector(distrax.Bijector):
     """A distrax bijector on images (event_ndims_in = 3) backed by an op module.
@@ -15,6 +17,8 @@ class OpBijector(distrax.Bijector):
     `inverse(params, y)` (or `forward(x)` / `inverse(y)` when `params` is None).
     `inverse_options` are keyword arguments for `op.inverse` (e.g. a solver method).
     Subclasses only name their op and parameters; they add no math of their own.
+    Half-precision parameters raise a ValueError here, and half-precision inputs in
+    the op (`jinvnet._validation.check_dtype`).
     """
 
     def __init__(
@@ -26,6 +30,7 @@ class OpBijector(distrax.Bijector):
         inverse_options: Optional[dict[str, Any]] = None,
     ):
         super().__init__(event_ndims_in=3, is_constant_jacobian=is_constant_jacobian)
+        _validation.check_params(params, type(self).__name__)
         self.params = params
         options = inverse_options or {}
         if params is None:

@@ -28,6 +28,7 @@ class Params(NamedTuple):
 def init(channels: int, dtype: jnp.dtype = jnp.float32) -> Params:
     """Identity parameters: loc = 0, log_scale = 0."""
     _validation.check_positive_int(channels, _NAME, "channels")
+    _validation.check_dtype(dtype, _NAME, "parameter dtype")
     zeros = jnp.zeros((channels,), dtype)
     return Params(loc=zeros, log_scale=zeros)
 
@@ -94,6 +95,7 @@ def forward(params: Params, x: jax.Array) -> tuple[jax.Array, jax.Array]:
     Raises:
       ValueError: wrong rank, non-floating dtype or channel mismatch.
     """
+    _validation.check_params(params, _NAME)
     _validation.check_image(x, _NAME, channels=params.loc.shape[-1])
     y = (x + params.loc) * jnp.exp(params.log_scale)
     return y, _log_det(params, x)
@@ -101,6 +103,7 @@ def forward(params: Params, x: jax.Array) -> tuple[jax.Array, jax.Array]:
 
 def inverse(params: Params, y: jax.Array) -> tuple[jax.Array, jax.Array]:
     """X = y * exp(-log_scale) - loc; returns (x, log|det dx/dy|)."""
+    _validation.check_params(params, _NAME)
     _validation.check_image(y, _NAME, channels=params.loc.shape[-1])
     x = y * jnp.exp(-params.log_scale) - params.loc
     return x, -_log_det(params, y)

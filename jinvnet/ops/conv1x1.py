@@ -31,6 +31,7 @@ class Params(NamedTuple):
 def init(key: chex.PRNGKey, channels: int, dtype: jnp.dtype = jnp.float32) -> Params:
     """A random orthogonal weight (log|det W| = 0), as in Glow."""
     _validation.check_positive_int(channels, _NAME, "channels")
+    _validation.check_dtype(dtype, _NAME, "parameter dtype")
     q, _ = jnp.linalg.qr(jax.random.normal(key, (channels, channels), dtype))
     return Params(weight=q)
 
@@ -38,6 +39,7 @@ def init(key: chex.PRNGKey, channels: int, dtype: jnp.dtype = jnp.float32) -> Pa
 def _check(params: Params, x: jax.Array) -> None:
     channels = params.weight.shape[-1]
     _validation.check_square_matrix(params.weight, _NAME, "weight", channels)
+    _validation.check_params(params, _NAME)
     _validation.check_image(x, _NAME, channels=channels)
 
 
@@ -75,6 +77,17 @@ def inverse(params: Params, y: jax.Array) -> tuple[jax.Array, jax.Array]:
 
 
 def condition_number(params: Params) -> jax.Array:
-    """sigma_max(W) / sigma_min(W); inf for a singular weight."""
+    """sigma_max(W) / sigma_min(W); inf for a singular weight (the zero one too).
+
+    NaN only if the weight has NaN entries.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> float(condition_number(Params(jnp.diag(jnp.array([4.0, 2.0])))))
+      2.0
+      >>> float(condition_number(Params(jnp.zeros((2, 2)))))
+      inf
+    """
     s = jnp.linalg.svd(params.weight, compute_uv=False)
-    return s[0] / s[-1]
+    singular = s[-1] == 0
+    return jnp.where(singular, jnp.inf, s[0] / jnp.where(singular, 1, s[-1]))

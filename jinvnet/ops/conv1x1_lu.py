@@ -39,6 +39,7 @@ class Params(NamedTuple):
 def init(key: chex.PRNGKey, channels: int, dtype: jnp.dtype = jnp.float32) -> Params:
     """LU factors of a random orthogonal matrix, so the layer starts as a rotation."""
     _validation.check_positive_int(channels, _NAME, "channels")
+    _validation.check_dtype(dtype, _NAME, "parameter dtype")
     q, _ = jnp.linalg.qr(jax.random.normal(key, (channels, channels), dtype))
     p, lower, upper = jsl.lu(q)
     diag = jnp.diag(upper)
@@ -71,6 +72,7 @@ def _check(params: Params, x: jax.Array) -> None:
     channels = params.log_scale.shape[-1]
     for what in ("lower", "upper"):
         _validation.check_square_matrix(getattr(params, what), _NAME, what, channels)
+    _validation.check_params(params, _NAME)
     _validation.check_image(x, _NAME, channels=channels)
 
 

@@ -50,6 +50,7 @@ def init(
         ("kernel_size", kernel_size),
     ):
         _validation.check_positive_int(value, _NAME, what)
+    _validation.check_dtype(dtype, _NAME, "parameter dtype")
     k1, k2 = jax.random.split(key)
     init_fn = jax.nn.initializers.he_normal()
     k = kernel_size
@@ -76,6 +77,7 @@ def apply(params: Params, x: jax.Array) -> jax.Array:
     Returns:
       An array of shape (..., height, width, out_channels).
     """
+    _validation.check_params(params, _NAME)
     _validation.check_image(x, _NAME, channels=params.w1.shape[2])
     batch_shape = x.shape[:-3]
     h = x.reshape((-1,) + x.shape[-3:])

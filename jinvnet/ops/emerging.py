@@ -60,7 +60,8 @@ class Diagnostics(NamedTuple):
     Attributes:
       min_abs_diagonal: min |U_cc| of the 1x1 convolution; the masked
         convolutions have unit diagonals.
-      residual: ||f(x) - y||_inf of the returned x, over the whole batch.
+      residual: ||f(x) - y||_inf of the returned x, over the whole batch (0 for
+        an empty batch).
     """
 
     min_abs_diagonal: jax.Array
@@ -114,6 +115,7 @@ def init(
     Raises:
       ValueError: if `kernel_size` is even.
     """
+    _validation.check_dtype(dtype, _NAME, "parameter dtype")
     if scale is None:
         scale = _causal_conv.default_init_scale(channels, kernel_size)
     m = jnp.asarray(mask(channels, kernel_size), dtype)
@@ -136,6 +138,7 @@ def _check(params: Params, x: jax.Array) -> int:
                 f"got shape {shape}"
             )
         _check_kernel_size(shape[0])
+    _validation.check_params(params, _NAME)
     _validation.check_image(x, _NAME, channels=channels)
     return params.causal.shape[0]
 
@@ -210,6 +213,6 @@ def inverse_with_diagnostics(
     y_again, _ = forward(params, x)
     report = Diagnostics(
         min_abs_diagonal=conv1x1_lu.min_abs_diagonal(params.conv1x1),
-        residual=jnp.max(jnp.abs(y_again - y)),
+        residual=jnp.max(jnp.abs(y_again - y), initial=0.0),
     )
     return x, log_det, report

@@ -199,6 +199,7 @@ def init(
     _validation.check_positive_int(channels, _NAME, "channels")
     _validation.check_positive_int(num_groups, _NAME, "num_groups")
     _check_kernel_size(kernel_size)
+    _validation.check_dtype(dtype, _NAME, "parameter dtype")
     k, c, kc = kernel_size, channels, num_groups * channels
     keys = jax.random.split(key, 3)
     shapes = ((k, k, c, kc), (k, k, kc, kc), (k, k, kc, c))
@@ -244,6 +245,7 @@ def _check(params: Params, x: jax.Array) -> None:
         got = tuple(getattr(params, what).shape)
         if got != shape:
             raise ValueError(f"{_NAME}: expected {what} of shape {shape}, got {got}")
+    _validation.check_params(params, _NAME)
     _validation.check_image(x, _NAME, channels=c)
     t_shape, event = tuple(params.log_t.shape), tuple(x.shape[-3:])
     if t_shape not in ((c,), event):
