@@ -17,16 +17,15 @@ import os
 import numpy as np
 
 from experiments.celeba_attributes import directions
-from experiments.density import interpolation
 from jinvnet import train
-from jinvnet.train import plots
+from jinvnet.train import evaluation, plots
 
 
 def run(config, workdir: str) -> dict:
     """Trains, encodes, computes directions and saves the edit grid; a summary."""
     dataset = train.loop.load_dataset(config)
     summary = train.train_and_evaluate(config, workdir, dataset=dataset, progress=False)
-    model, variables = interpolation.restore_variables(config, workdir, dataset)
+    model, variables, _ = evaluation.restore_variables(config, workdir, dataset)
     settings = config.attributes
     columns = [dataset.attribute_names.index(name) for name in settings.names]
     count = min(settings.num_encode, len(dataset.train))

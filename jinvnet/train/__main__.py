@@ -9,18 +9,21 @@ checkpoint, and prints a summary. Any field can be overridden with
 Several devices on one host are used automatically (data parallel). On several
 hosts, start the same command on every host with --distributed, which calls
 `jax.distributed.initialize()` (it finds the coordinator on TPU pods and SLURM;
-elsewhere set JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES and JAX_PROCESS_ID).
+elsewhere set JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES and JAX_PROCESS_ID, e.g.
+JAX_COORDINATOR_ADDRESS=10.0.0.1:1234 JAX_NUM_PROCESSES=2 JAX_PROCESS_ID=0).
 """
 
 import argparse
 import ast
 import json
 import logging
+import os
 import sys
 
 import jax
+import ml_collections
 
-from jinvnet.train import configs
+from jinvnet.train import configs, evaluation
 from jinvnet.train.loop import train_and_evaluate
 
 MAIN_JOB_CONFIG = "digits_cinc"  # the README main job
@@ -62,6 +65,29 @@ def _apply_overrides(config, overrides: list[str]) -> None:
             raise SystemExit(f"--config.{path}={text}: {error}") from error
 
 
+def _initialize_distributed() -> None:
+    """`jax.distributed.initialize()` with JAX_NUM_PROCESSES / JAX_PROCESS_ID if set.
+
+    JAX reads JAX_COORDINATOR_ADDRESS itself but not the other two, so without
+    this a run outside TPU pods and SLURM stops at "Number of processes must be
+    defined".
+    """
+    kwargs = {}
+    for variable, name in (
+        ("JAX_NUM_PROCESSES", "num_processes"),
+        ("JAX_PROCESS_ID", "process_id"),
+    ):
+        text = os.environ.get(variable)
+        if text:
+            try:
+                kwargs[name] = int(text)
+            except ValueError as error:
+                raise SystemExit(
+                    f"{variable} must be an integer, got {text!r}"
+                ) from error
+    jax.distributed.initialize(**kwargs)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m jinvnet.train",
@@ -71,8 +97,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--config",
-        default=MAIN_JOB_CONFIG,
-        help="a named config (default %(default)s, the README main job)",
+        default=None,
+        help=f"a named config (default {MAIN_JOB_CONFIG}, the README main job; with "
+        "--eval_only, the config saved in the workdir)",
     )
     parser.add_argument(
         "--workdir",
@@ -95,6 +122,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no_progress", action="store_true", help="hide the progress bar"
     )
+    parser.add_argument(
+        "--eval_only",
+        action="store_true",
+        help="restore the workdir's best checkpoint, print test bits/dim, write "
+        "samples and interpolations to <workdir>/eval; no training",
+    )
     return parser
 
 
@@ -104,8 +137,13 @@ def main(argv: list[str] | None = None) -> dict | None:
     if args.list_configs:
         print("\n".join(sorted(configs.CONFIGS)))
         return None
+    saved = os.path.join(args.workdir, "config.json")
     try:
-        config = configs.get_config(args.config)
+        if args.eval_only and args.config is None and os.path.exists(saved):
+            with open(saved) as f:
+                config = ml_collections.ConfigDict(json.load(f))
+        else:
+            config = configs.get_config(args.config or MAIN_JOB_CONFIG)
     except ValueError as error:
         raise SystemExit(str(error)) from error
     _apply_overrides(config, overrides)
@@ -113,15 +151,33 @@ def main(argv: list[str] | None = None) -> dict | None:
         print(config)
         return None
     if args.distributed:
-        jax.distributed.initialize()
+        _initialize_distributed()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.eval_only:
+        summary = evaluation.evaluate_run(config, args.workdir)
+        print(f"\n{args.workdir}: checkpoint step {summary['step']}")
+        _print_test_metrics(summary)
+        print(f"wrote {args.workdir}/eval/: samples_T*.png, interpolation.png, ...")
+        print(json.dumps(summary))
+        return summary
     summary = train_and_evaluate(config, args.workdir, progress=not args.no_progress)
-    test = summary["test"]
     print(
-        f"\n{args.config}: {summary['step']} steps on "
+        f"\n{args.config or MAIN_JOB_CONFIG}: {summary['step']} steps on "
         f"{summary['num_devices']} device(s), "
         f"{summary['params']} parameters"
     )
+    _print_test_metrics(summary)
+    print(
+        f"wrote {args.workdir}/: samples_T*.png, reconstructions.png, loss_curve.png, "
+        f"metrics.jsonl, summary.json; checkpoint {summary['checkpoint']}"
+    )
+    print(json.dumps(summary))
+    return summary
+
+
+def _print_test_metrics(summary: dict) -> None:
+    """Test bits/dim next to the categorical baseline, accuracy, sample warnings."""
+    test = summary["test"]
     if "bits_per_dim" in test:
         print(f"test bits/dim: {test['bits_per_dim']:.4f}")
     if "categorical_baseline_bits_per_dim" in summary:
@@ -131,12 +187,10 @@ def main(argv: list[str] | None = None) -> dict | None:
         )
     if "accuracy" in test:
         print(f"test accuracy: {test['accuracy']:.4f}")
-    print(
-        f"wrote {args.workdir}/: samples_T*.png, reconstructions.png, loss_curve.png, "
-        f"metrics.jsonl, summary.json; checkpoint {summary['checkpoint']}"
-    )
-    print(json.dumps(summary))
-    return summary
+    for key, value in summary.items():
+        if key.startswith(("samples_nonfinite_T", "samples_unstable_T")) and value:
+            drawn = summary[key.replace(key.split("_T")[0], "samples_drawn")]
+            print(f"WARNING: {key} = {value} of {drawn} samples")
 
 
 if __name__ == "__main__":

@@ -56,7 +56,8 @@ def build_model(config: ml_collections.ConfigDict) -> nn.Module:
 
     `config.model.factory` names a callable in `jinvnet.models` ("MultiScaleFlow")
     or one of its submodules ("multiscale.cinc"); it is called with
-    `config.model.kwargs`.
+    `config.model.kwargs`. With `data.dequantization = "variational"` the density is
+    wrapped in `models.VariationalDequantization` with a `models.Dequantizer`.
 
     Raises:
       ValueError: if the factory is not in `jinvnet.models`.
@@ -69,7 +70,14 @@ def build_model(config: ml_collections.ConfigDict) -> nn.Module:
         )
     module = factory(**config.model.kwargs.to_dict())
     if config.objective == "density":
-        return models.FlowDensity(module)
+        density = models.FlowDensity(module)
+        if config.data.dequantization == "variational":
+            dequantizer = models.Dequantizer(
+                hidden_channels=config.data.dequantizer_hidden_channels,
+                num_steps=config.data.dequantizer_steps,
+            )
+            return models.VariationalDequantization(density, dequantizer)
+        return density
     return module
 
 
@@ -84,10 +92,19 @@ def load_dataset(config: ml_collections.ConfigDict) -> data.Dataset:
 
 
 def fingerprint(config: ml_collections.ConfigDict) -> dict:
-    """What a checkpoint must share with the run restoring it."""
+    """What a checkpoint must share with the run restoring it.
+
+    The dequantiser's fields enter only when it is variational, so runs from before
+    they existed still resume.
+    """
+    data_fields = config.data.to_dict()
+    if data_fields.get("dequantization", "uniform") == "uniform":
+        for key in ("dequantization", "dequantizer_hidden_channels"):
+            data_fields.pop(key, None)
+        data_fields.pop("dequantizer_steps", None)
     return {
         "objective": config.objective,
-        "data": config.data.to_dict(),
+        "data": data_fields,
         "model": config.model.to_dict(),
         "optimizer": config.optim.name,
         "ema": config.optim.ema_decay > 0,
@@ -109,6 +126,7 @@ def evaluate(
         batch_size=config.train.eval_batch_size,
         num_bins=num_bins,
         seed=config.seed,
+        pixels=config.data.dequantization == "variational",
     )
     for i, batch in enumerate(batches):
         if config.train.eval_max_batches and i >= config.train.eval_max_batches:
@@ -120,8 +138,8 @@ def evaluate(
     return {key: value / count for key, value in totals.items()}
 
 
-def _figures(
-    model, state: TrainState, dataset, config, workdir: str, test_batch
+def sample_figures(
+    model: nn.Module, variables: dict, dataset: data.Dataset, config, workdir: str
 ) -> dict:
     """Sample checks and grids at each temperature, reconstructions, inverse stability.
 
@@ -129,7 +147,15 @@ def _figures(
     when any is non-finite or fails the round trip, and returns the counts, the
     reconstruction error of test images and the inverse Lipschitz estimate.
     """
-    variables = state.variables(use_ema=config.optim.ema_decay > 0)
+    test_batch = next(
+        data.eval_batches(
+            dataset.test,
+            batch_size=8,
+            num_bins=dataset.num_bins,
+            process_index=0,
+            process_count=1,
+        )
+    )
     x = jnp.asarray(test_batch["image"][:8])
     like = jnp.zeros((1, *dataset.image_shape), jnp.float32)  # only its shape matters
     dist = model.apply(variables, like)
@@ -168,7 +194,9 @@ def _figures(
     return stats
 
 
-def _baseline(dataset: data.Dataset, limit: int) -> float:
+def categorical_baseline(dataset: data.Dataset, limit: int) -> float:
+    """Test bits/dim of independent per-pixel categoricals fitted on the train split."""
+
     def images(source):
         return source.get(np.arange(min(len(source), limit)))["image"]
 
@@ -270,10 +298,17 @@ def train_and_evaluate(
       CheckpointError: if the workdir's checkpoint cannot be restored.
     """
     os.makedirs(workdir, exist_ok=True)
+    with open(os.path.join(workdir, "config.json"), "w") as f:
+        f.write(config.to_json_best_effort(indent=2))  # for --eval_only
     mesh = parallel.data_mesh()
     dataset = dataset or load_dataset(config)
     model = model or build_model(config)
-    objective = Objective(config.objective, dataset.num_bins, config.hybrid_weight)
+    objective = Objective(
+        config.objective,
+        dataset.num_bins,
+        config.hybrid_weight,
+        dequantization=config.data.dequantization,
+    )
     optimizer = make_optimizer(config.optim, config.train.num_steps)
     num_steps = config.train.num_steps
 
@@ -282,6 +317,7 @@ def train_and_evaluate(
         batch_size=config.train.batch_size,
         num_bins=dataset.num_bins,
         seed=config.seed,
+        pixels=config.data.dequantization == "variational",
     )
     init_batch = next(
         data.BatchIterator(
@@ -349,6 +385,7 @@ def train_and_evaluate(
     summary = {
         "step": int(jax.device_get(state.step)),
         "objective": config.objective,
+        "dequantization": config.data.dequantization,  # variational: bits/dim a bound
         "dataset": dataset.name,
         "num_devices": mesh.devices.size,
         "test": final,
@@ -358,19 +395,12 @@ def train_and_evaluate(
         "checkpoint": os.path.join(checkpoints.directory, str(last_good)),
     }
     if config.objective != "classification" and config.train.figures:
-        summary["categorical_baseline_bits_per_dim"] = _baseline(
+        summary["categorical_baseline_bits_per_dim"] = categorical_baseline(
             dataset, config.train.baseline_max_examples
         )
-        test_batch = next(
-            data.eval_batches(
-                dataset.test,
-                batch_size=8,
-                num_bins=dataset.num_bins,
-                process_index=0,
-                process_count=1,
-            )
+        summary.update(
+            sample_figures(model, state.variables(use_ema), dataset, config, workdir)
         )
-        summary.update(_figures(model, state, dataset, config, workdir, test_batch))
     plots.save_loss_curve(
         metrics_log.records,
         os.path.join(workdir, "loss_curve.png"),
