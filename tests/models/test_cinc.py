@@ -7,6 +7,7 @@ import pytest
 
 from jinvnet import bijectors, models
 from jinvnet.ops import cinc
+from tests.conftest import roundoff
 
 
 @pytest.mark.parametrize("unit_diagonal", [False, True])
@@ -23,7 +24,7 @@ def test_init_apply_round_trip_and_parameter_count(unit_diagonal):
     # perturb each output by ~0.1 of the input's rms.
     ratio = float(jnp.sqrt(jnp.mean((y - x) ** 2) / jnp.mean(x**2)))
     assert 0.02 < ratio < 0.2
-    np.testing.assert_allclose(bij.inverse(y), x, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(bij.inverse(y), x, rtol=0, atol=roundoff(x.dtype, x))
     if unit_diagonal:
         np.testing.assert_array_equal(log_det, 0.0)
     # init leaves the masked kernel entries at zero: the rest are the free ones.
@@ -36,7 +37,8 @@ def test_method_is_passed_to_the_bijector():
     module = models.CInCConv(method="scan")
     bij = module.apply(module.init(jax.random.PRNGKey(3), x), x)
     assert bij.method == "scan"
-    np.testing.assert_allclose(bij.inverse(bij.forward(x)), x, rtol=0, atol=1e-5)
+    atol = roundoff(x.dtype, x)
+    np.testing.assert_allclose(bij.inverse(bij.forward(x)), x, rtol=0, atol=atol)
 
 
 def test_raises_if_unknown_method():
