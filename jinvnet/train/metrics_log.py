@@ -4,13 +4,16 @@ Every record is one line of `metrics.jsonl`: {"step": int, "split": "train" or
 "test", metric: float, ...}. If tensorboardX is installed (`pip install
 "jinvnet[tensorboard]"`), the same values also go to TensorBoard event files in
 `<workdir>/tensorboard` as scalars named "<split>/<metric>"; view them with
-`tensorboard --logdir <workdir>/tensorboard`.
+`tensorboard --logdir <workdir>/tensorboard`. In a multi-process run every
+process keeps the records and only process 0 writes them.
 """
 
 import importlib
 import json
 import logging
 import os
+
+import jax
 
 _LOG = logging.getLogger(__name__)
 
@@ -39,12 +42,13 @@ class MetricsLog:
     def __init__(self, workdir: str, *, tensorboard: bool = True):
         self.path = os.path.join(workdir, "metrics.jsonl")
         self.records: list[dict] = []
+        self._primary = jax.process_index() == 0
         if os.path.exists(self.path):
             with open(self.path) as f:
                 self.records = [json.loads(line) for line in f if line.strip()]
         self._writer = (
             _tensorboard_writer(os.path.join(workdir, "tensorboard"))
-            if tensorboard
+            if tensorboard and self._primary
             else None
         )
 
@@ -53,6 +57,8 @@ class MetricsLog:
         record = {"step": step, "split": split}
         record.update({key: float(value) for key, value in values.items()})
         self.records.append(record)
+        if not self._primary:
+            return
         with open(self.path, "a") as f:
             f.write(json.dumps(record) + "\n")
         if self._writer is not None:
