@@ -64,9 +64,8 @@ def test_data_init_raises_if_batch_is_not_finite(bad):
 
 def test_data_init_under_jit_gives_nan_not_finite_parameters():
     """A traced batch cannot raise; the documented outcome is NaN, never finite."""
-    x = jax.random.normal(jax.random.PRNGKey(0), (4, 4, 4, 3)).at[1, 2, 3, 0].set(
-        np.inf
-    )
+    x = jax.random.normal(jax.random.PRNGKey(0), (4, 4, 4, 3))
+    x = x.at[1, 2, 3, 0].set(np.inf)
     params = jax.jit(actnorm.data_init)(x)
     assert not np.isfinite(np.asarray(params.log_scale)[0])
     assert np.isfinite(np.asarray(params.log_scale)[1:]).all()
