@@ -1,6 +1,7 @@
 """Training: optax chains, data-parallel steps, orbax checkpoints, the CLI loop."""
 
-from jinvnet.train.checkpoint import Checkpointer, CheckpointError
+from jinvnet.train.checkpoint import Checkpointer, CheckpointError, CheckpointSaveError
+from jinvnet.train.config_validation import validate_config
 from jinvnet.train.configs import CONFIGS, get_config
 from jinvnet.train.loop import NonFiniteLossError, build_model, train_and_evaluate
 from jinvnet.train.objectives import Objective
@@ -11,6 +12,7 @@ from jinvnet.train.step import TrainState, make_eval_step, make_train_step
 __all__ = [
     "CONFIGS",
     "CheckpointError",
+    "CheckpointSaveError",
     "Checkpointer",
     "NonFiniteLossError",
     "Objective",
@@ -23,4 +25,5 @@ __all__ = [
     "make_train_step",
     "shard_batch",
     "train_and_evaluate",
+    "validate_config",
 ]

@@ -15,6 +15,7 @@ JAX_COORDINATOR_ADDRESS=10.0.0.1:1234 JAX_NUM_PROCESSES=2 JAX_PROCESS_ID=0).
 
 import argparse
 import ast
+import contextlib
 import json
 import logging
 import os
@@ -24,6 +25,7 @@ import jax
 import ml_collections
 
 from jinvnet.train import configs, evaluation
+from jinvnet.train.config_validation import validate_config
 from jinvnet.train.loop import train_and_evaluate
 
 MAIN_JOB_CONFIG = "digits_cinc"  # the README main job
@@ -88,6 +90,30 @@ def _initialize_distributed() -> None:
     jax.distributed.initialize(**kwargs)
 
 
+@contextlib.contextmanager
+def _console_logging():
+    """Shows jinvnet's log messages (INFO and above) on stderr while it is active.
+
+    absl, imported by orbax, puts its handler on the root logger: that makes
+    `logging.basicConfig` a no-op and hides INFO messages such as "resumed from
+    step N". So the "jinvnet" logger gets its own handler, and does not pass its
+    records on to the root logger, for the duration.
+    """
+    logger = logging.getLogger("jinvnet")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    saved = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m jinvnet.train",
@@ -150,17 +176,24 @@ def main(argv: list[str] | None = None) -> dict | None:
     if args.show_config:
         print(config)
         return None
+    try:
+        validate_config(config)
+    except ValueError as error:
+        raise SystemExit(str(error)) from error
     if args.distributed:
         _initialize_distributed()
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.eval_only:
-        summary = evaluation.evaluate_run(config, args.workdir)
+        with _console_logging():
+            summary = evaluation.evaluate_run(config, args.workdir)
         print(f"\n{args.workdir}: checkpoint step {summary['step']}")
         _print_test_metrics(summary)
         print(f"wrote {args.workdir}/eval/: samples_T*.png, interpolation.png, ...")
         print(json.dumps(summary))
         return summary
-    summary = train_and_evaluate(config, args.workdir, progress=not args.no_progress)
+    with _console_logging():
+        summary = train_and_evaluate(
+            config, args.workdir, progress=not args.no_progress
+        )
     print(
         f"\n{args.config or MAIN_JOB_CONFIG}: {summary['step']} steps on "
         f"{summary['num_devices']} device(s), "

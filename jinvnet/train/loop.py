@@ -25,6 +25,7 @@ from tqdm import tqdm
 from jinvnet import data, models
 from jinvnet.train import parallel, plots, sample_check
 from jinvnet.train.checkpoint import Checkpointer
+from jinvnet.train.config_validation import validate_config
 from jinvnet.train.metrics_log import MetricsLog
 from jinvnet.train.objectives import Objective
 from jinvnet.train.optim import make_optimizer
@@ -293,10 +294,15 @@ def train_and_evaluate(
       The summary: final step, test metrics, baseline, wall time of this call.
 
     Raises:
+      ValueError: for a bad config value (`validate_config`), before anything runs.
       NonFiniteLossError: on a NaN/inf loss or parameter; names the step and the
         last good checkpoint, which is left intact.
-      CheckpointError: if the workdir's checkpoint cannot be restored.
+      CheckpointError: if no checkpoint in the workdir can be restored (a damaged
+        newest one is moved aside, with a warning, when an older one restores).
+      CheckpointSaveError: at the first checkpoint that cannot be written; training
+        stops there.
     """
+    validate_config(config)
     os.makedirs(workdir, exist_ok=True)
     with open(os.path.join(workdir, "config.json"), "w") as f:
         f.write(config.to_json_best_effort(indent=2))  # for --eval_only
@@ -352,8 +358,10 @@ def train_and_evaluate(
         model, objective, optimizer, mesh, ema_decay=config.optim.ema_decay
     )
     eval_step = make_eval_step(model, objective, mesh)
-    metrics_log = MetricsLog(workdir, tensorboard=config.train.tensorboard)
     start = int(jax.device_get(state.step))
+    metrics_log = MetricsLog(
+        workdir, tensorboard=config.train.tensorboard, resume_step=start
+    )
     bar = tqdm(total=num_steps, initial=start, disable=not progress, dynamic_ncols=True)
     try:
         state, last_good = _train_loop(

@@ -4,6 +4,8 @@ import ml_collections
 import optax
 
 _OPTIMIZERS = {"adam": optax.adam, "adamax": optax.adamax, "adamw": optax.adamw}
+OPTIMIZERS = tuple(_OPTIMIZERS)  # the values `optim.name` accepts
+DECAYS = ("constant", "cosine")  # the values `optim.decay` accepts
 
 
 def learning_rate_schedule(
@@ -15,7 +17,7 @@ def learning_rate_schedule(
       config: the `optim` config (learning_rate, warmup_steps, decay).
       num_steps: total training steps, the end of the cosine decay.
     """
-    if config.decay not in ("constant", "cosine"):
+    if config.decay not in DECAYS:
         raise ValueError(
             f"optim.decay must be 'constant' or 'cosine', got {config.decay!r}"
         )

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jinvnet.train.checkpoint import Checkpointer
+from jinvnet.train.checkpoint import Checkpointer, CheckpointSaveError
 from jinvnet.train.step import TrainState
 
 # Saves step 1, waits for it, then starts saving step 2 and blocks; the test kills it
@@ -34,7 +34,7 @@ _CHILD = textwrap.dedent(
     checkpointer.save(state(1), {"position": 1}, {"loss": 1.0})
     checkpointer.wait()
     print("saved 1", flush=True)
-    checkpointer.save(state(2), {"position": 2}, {"loss": 0.5})
+    checkpointer.save(state(2), {"position": 2}, {"loss": 0.5}, block=False)
     print("saving 2", flush=True)
     time.sleep(600)
     """
@@ -95,3 +95,34 @@ def test_kill_during_save_keeps_last_complete_checkpoint(tmp_path):
         checkpointer.close()
     assert int(state.step) == 1 and position == {"position": 1}
     np.testing.assert_array_equal(np.asarray(jax.device_get(state.params["w"])), 1.0)
+
+
+def _small_state(step: int) -> TrainState:
+    return TrainState(
+        step=jnp.int32(step),
+        params={"w": jnp.full((3,), float(step))},
+        constants={},
+        opt_state={},
+        ema_params={},
+        rng=jnp.zeros(2, jnp.uint32),
+    )
+
+
+def test_failed_write_raises_at_once_and_close_returns(tmp_path):
+    directory = tmp_path / "checkpoints"
+    checkpointer = Checkpointer(str(directory), fingerprint={"run": "fail"})
+    checkpointer.save(_small_state(1), {"position": 1}, {"loss": 1.0})
+    # A set is not JSON: the data item fails while the files are written, in orbax's
+    # background thread, after save() has handed the step over.
+    with pytest.raises(CheckpointSaveError, match=f"step 2 to {directory}"):
+        checkpointer.save(_small_state(2), {"position": {1, 2}}, {"loss": 0.5})
+    assert checkpointer.all_steps() == [1]
+    start = time.monotonic()
+    checkpointer.close()  # no second error, no wait for a step that never comes
+    assert time.monotonic() - start < 10.0
+    reopened = Checkpointer(str(directory), fingerprint={"run": "fail"})
+    try:
+        state, position = reopened.restore(_small_state(0))
+    finally:
+        reopened.close()
+    assert int(state.step) == 1 and position == {"position": 1}

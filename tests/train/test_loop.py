@@ -1,8 +1,11 @@
-"""The training loop: exact resume, NaN stop, checkpoint errors, artefacts."""
+"""The training loop: exact resume, NaN stop, checkpoint errors and fallback, metrics
+kept once per step across a resume, artefacts."""
 
 import dataclasses
 import json
+import logging
 import os
+import struct
 
 import jax
 import numpy as np
@@ -180,3 +183,105 @@ def test_classification_config_trains_and_reports_accuracy(tmp_path):
     )
     assert 0.0 <= summary["test"]["accuracy"] <= 1.0
     assert (tmp_path / "loss_curve.png").exists()
+
+
+def _records(workdir) -> list[dict]:
+    with open(os.path.join(workdir, "metrics.jsonl")) as f:
+        return [json.loads(line) for line in f]
+
+
+def test_resume_drops_records_logged_after_the_restored_step(tmp_path):
+    config = tiny_config(num_steps=6, checkpoint_every=3, log_every=1)
+    dataset = small_digits()
+    # The init batch is get call 1, step s reads call s + 1: die while reading step 6,
+    # after steps 4 and 5 were logged but not checkpointed.
+    preempted = dataclasses.replace(
+        dataset, train=Scripted(dataset.train, from_call=7, action="preempt")
+    )
+    with pytest.raises(KeyboardInterrupt):
+        train.train_and_evaluate(
+            config, str(tmp_path), dataset=preempted, progress=False
+        )
+    before = _records(tmp_path)
+    assert [(r["step"], r["split"]) for r in before] == [
+        (1, "train"),
+        (2, "train"),
+        (3, "train"),
+        (3, "test"),
+        (4, "train"),
+        (5, "train"),
+    ]
+    train.train_and_evaluate(config, str(tmp_path), dataset=dataset, progress=False)
+    after = _records(tmp_path)
+    expected = [(s, "train") for s in (1, 2, 3)] + [(3, "test")]
+    expected += [(s, "train") for s in (4, 5, 6)] + [(6, "test")]
+    assert [(r["step"], r["split"]) for r in after] == expected
+    # The records kept from the first run are the first run's, unchanged.
+    assert after[:4] == before[:4]
+    # TensorBoard hides events from step 4 on in the older event file: the new
+    # writer starts with a SessionLog START at step 4 (tensorboardX `purge_step`).
+    event_pb2 = pytest.importorskip("tensorboardX.proto.event_pb2")
+    starts = [
+        event.step
+        for event in _events(tmp_path / "tensorboard")
+        if event.HasField("session_log")
+        and event.session_log.status == event_pb2.SessionLog.START
+    ]
+    assert starts == [4]
+
+
+def _events(logdir) -> list:
+    """Every Event in the TFRecord event files of `logdir`, file by file in order."""
+    event_pb2 = pytest.importorskip("tensorboardX.proto.event_pb2")
+    events = []
+    for path in sorted(logdir.glob("events.out.tfevents.*")):
+        content = path.read_bytes()
+        offset = 0
+        while offset < len(content):  # uint64 length, uint32 crc, data, uint32 crc
+            (length,) = struct.unpack("<Q", content[offset : offset + 8])
+            events.append(
+                event_pb2.Event.FromString(content[offset + 12 : offset + 12 + length])
+            )
+            offset += 12 + length + 4
+    return events
+
+
+def test_damaged_newest_checkpoint_falls_back_to_newest_intact_one(tmp_path, caplog):
+    config = tiny_config(num_steps=4, checkpoint_every=2)
+    train.train_and_evaluate(
+        config, str(tmp_path), dataset=small_digits(), progress=False
+    )
+    original_step4 = _params(tmp_path, 4)
+    damaged = list((tmp_path / "checkpoints" / "4" / "state" / "d").iterdir())
+    assert damaged
+    for path in damaged:
+        path.write_bytes(b"")
+    config.train.num_steps = 6
+    with caplog.at_level(logging.WARNING, logger="jinvnet"):
+        summary = train.train_and_evaluate(
+            config, str(tmp_path), dataset=small_digits(), progress=False
+        )
+    assert summary["step"] == 6
+    quarantine = tmp_path / "checkpoints_damaged" / "4"
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any(
+        f"checkpoint step 4 in {tmp_path / 'checkpoints'} is damaged" in message
+        and "resuming from step 2" in message
+        and str(quarantine) in message
+        for message in warnings
+    ), warnings
+    # The damaged step is kept, files and all, outside the checkpoint folder.
+    for path in damaged:
+        moved = quarantine / path.relative_to(tmp_path / "checkpoints" / "4")
+        assert moved.exists() and moved.stat().st_size == 0
+    # Training resumed from step 2 and wrote step 4 again: since resuming is exact,
+    # the new step 4 equals the one that was damaged.
+    rewritten = _params(tmp_path, 4)
+    for a, b in zip(
+        jax.tree_util.tree_leaves(original_step4),
+        jax.tree_util.tree_leaves(rewritten),
+    ):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    assert train.Checkpointer(
+        str(tmp_path / "checkpoints"), fingerprint={}
+    ).all_steps() == [2, 4, 6]

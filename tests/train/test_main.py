@@ -1,7 +1,14 @@
-"""The CLI (`python -m jinvnet.train`): the README main job for a few steps, flags."""
+"""The CLI (`python -m jinvnet.train`): the README main job, flags, and what a user
+sees when a checkpoint cannot be written or read, or a run resumes."""
 
 import json
+import os
+import shutil
+import subprocess
+import sys
+import time
 
+import jax
 import pytest
 
 from jinvnet import train
@@ -68,3 +75,149 @@ def test_help_lists_configs_and_override_syntax():
     text = cli._parser().format_help()
     assert "--config.train.num_steps" in text
     assert "digits_glow" in text
+
+
+# A tiny model on the embedded digits: a run takes seconds after compilation.
+_TINY = [
+    "--config=digits_glow_single",
+    "--no_progress",
+    "--config.model.kwargs.num_steps=1",
+    "--config.model.kwargs.hidden_channels=8",
+    "--config.train.batch_size=8",
+    "--config.train.init_batch_size=16",
+    "--config.train.eval_batch_size=64",
+    "--config.train.eval_max_batches=1",
+    "--config.train.figures=False",
+    "--config.train.tensorboard=False",
+    "--config.train.log_every=1",
+    "--config.train.checkpoint_every=2",
+]
+
+
+def _run_cli(args: list[str], *, timeout: float) -> subprocess.CompletedProcess:
+    """`python -m jinvnet.train ARGS` in a fresh process sharing the XLA cache."""
+    env = dict(os.environ)
+    cache = jax.config.jax_compilation_cache_dir
+    if cache:
+        env["JAX_COMPILATION_CACHE_DIR"] = cache
+        env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "jinvnet.train", *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+        )
+    except subprocess.TimeoutExpired as error:
+        pytest.fail(
+            f"python -m jinvnet.train did not exit within {timeout} s (a hang); "
+            f"stderr ends with: {(error.stderr or b'')[-2000:]!r}"
+        )
+
+
+def _writable(path) -> bool:
+    probe = os.path.join(path, ".write_probe")
+    try:
+        os.mkdir(probe)
+    except OSError:
+        return False
+    os.rmdir(probe)
+    return True
+
+
+@pytest.fixture
+def unwritable():
+    """Makes a folder unwritable: mode 0o555, or `chattr +i` where root ignores it."""
+    undo = []
+
+    def make(path):
+        os.chmod(path, 0o555)
+        undo.append(lambda: os.chmod(path, 0o755))
+        if _writable(path):  # root: permission bits do not apply
+            chattr = shutil.which("chattr")
+            if (
+                chattr is None
+                or subprocess.run(
+                    [chattr, "+i", str(path)], capture_output=True
+                ).returncode
+            ):
+                pytest.skip("cannot make a folder unwritable here (root, no chattr +i)")
+            undo.append(lambda: subprocess.run([chattr, "-i", str(path)], check=True))
+            if _writable(path):
+                pytest.skip("chattr +i does not stop writes on this file system")
+
+    yield make
+    for step in reversed(undo):
+        step()
+
+
+def _last_line(text: str) -> str:
+    return text.strip().splitlines()[-1]
+
+
+def test_unwritable_checkpoint_folder_stops_at_first_save_without_hang(
+    tmp_path, unwritable
+):
+    workdir = tmp_path / "run"
+    checkpoints = workdir / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    unwritable(checkpoints)
+    start = time.monotonic()
+    # Before the fix: the step-2 save failed in a background thread, training went
+    # on, the step-4 save raised PermissionError and the process then hung ~300 s.
+    result = _run_cli(
+        [f"--workdir={workdir}", *_TINY, "--config.train.num_steps=6"], timeout=200
+    )
+    elapsed = time.monotonic() - start
+    assert result.returncode != 0
+    last = _last_line(result.stderr)
+    assert last.startswith("jinvnet.train.checkpoint.CheckpointSaveError: "), last
+    assert f"could not write checkpoint step 2 to {checkpoints}" in last, last
+    records = [json.loads(line) for line in open(workdir / "metrics.jsonl")]
+    assert max(record["step"] for record in records) == 2, records
+    assert elapsed < 200
+
+
+def test_damaged_checkpoint_error_is_the_last_thing_printed(tmp_path):
+    workdir = tmp_path / "run"
+    args = [f"--workdir={workdir}", *_TINY, "--config.train.tensorboard=True"]
+    cli.main([*args, "--config.train.num_steps=4"])
+    damaged = list((workdir / "checkpoints").glob("[24]/state/d/*"))
+    assert len(damaged) >= 2, damaged
+    for path in damaged:
+        path.write_bytes(b"")
+    # Before the fix, tensorstore reads still in flight when orbax closed its event
+    # loop printed dozens of "RuntimeError: Event loop is closed" tracebacks, often
+    # after the CheckpointError.
+    result = _run_cli([*args, "--config.train.num_steps=6"], timeout=200)
+    assert result.returncode != 0
+    last = _last_line(result.stderr)
+    assert last.startswith("jinvnet.train.checkpoint.CheckpointError: "), last
+    assert f"checkpoint step 4 in {workdir / 'checkpoints'}" in last, last
+    assert "Event loop is closed" not in result.stderr
+    # Nothing was moved or deleted when no step could be restored.
+    assert all(path.exists() and path.stat().st_size == 0 for path in damaged)
+    assert not (workdir / "checkpoints_damaged").exists()
+
+
+def test_resume_is_announced(tmp_path, capsys):
+    workdir = tmp_path / "run"
+    cli.main([f"--workdir={workdir}", *_TINY, "--config.train.num_steps=2"])
+    assert "resumed" not in capsys.readouterr().err
+    cli.main([f"--workdir={workdir}", *_TINY, "--config.train.num_steps=4"])
+    err = capsys.readouterr().err
+    assert f"resumed from step 2 in {workdir / 'checkpoints'}" in err, err
+
+
+def test_bad_values_stop_before_anything_runs(tmp_path):
+    workdir = tmp_path / "run"
+    for override, message in (
+        ("--config.train.checkpoint_every=0", "train.checkpoint_every must be a"),
+        ("--config.train.log_every=0", "train.log_every must be a"),
+        ("--config.train.num_steps=0", "train.num_steps must be a"),
+        ("--config.train.num_steps=-5", r"train.num_steps must be a .*got -5"),
+    ):
+        with pytest.raises(SystemExit, match=message):
+            cli.main([f"--workdir={workdir}", *_TINY, override])
+        assert not workdir.exists(), override
