@@ -115,6 +115,20 @@ def _mint(key, dtype):
     return ops.mint.init(key, 4, num_groups=2, spatial_shape=(4, 4), dtype=dtype)
 
 
+def _conditional_coupling(channels):
+    """Trained-like conditioner and a fixed context (4, 4, 3) shared by the batch."""
+
+    def init(key, dtype):
+        k1, k2, k3 = jax.random.split(key, 3)
+        context = jax.random.normal(k1, (4, 4, 3), dtype)
+        params = ops.conditional_coupling.init(
+            k2, channels, context, hidden_channels=8, dtype=dtype
+        )
+        return perturb(params, k3, 0.2)
+
+    return init
+
+
 def _fft_conv(key, dtype):
     return ops.fft_conv.init(key, 3, 3, noise=0.3, dtype=dtype)
 
@@ -172,6 +186,13 @@ BIJECTORS: dict[str, Case] = {
         ),
     ),
     "split_prior": Case(_coupling(ops.split_prior), bijectors.SplitPrior),
+    "conditional_coupling": Case(
+        _conditional_coupling(1), bijectors.ConditionalCoupling, event_shape=(4, 4, 1)
+    ),
+    "conditional_coupling_odd": Case(
+        _conditional_coupling(4),
+        lambda params: bijectors.ConditionalCoupling(params, parity=1),
+    ),
     "fft_conv": Case(_fft_conv, bijectors.FFTConv, event_shape=(4, 5, 3)),
     "fft_conv_complex": Case(
         _fft_conv, lambda p: bijectors.FFTConv(p, log_det_method="complex"), (5, 4, 3)

@@ -10,6 +10,7 @@ from jinvnet.bijectors.additive_coupling import AdditiveCoupling
 from jinvnet.bijectors.affine_coupling import AffineCoupling
 from jinvnet.bijectors.checkerboard import Checkerboard
 from jinvnet.bijectors.cinc import CInCConv
+from jinvnet.bijectors.conditional_coupling import ConditionalCoupling
 from jinvnet.bijectors.conv1x1 import Conv1x1
 from jinvnet.bijectors.conv1x1_lu import Conv1x1LU
 from jinvnet.bijectors.emerging import EmergingConv
@@ -32,6 +33,7 @@ __all__ = [
     "AffineCoupling",
     "Checkerboard",
     "CInCConv",
+    "ConditionalCoupling",
     "Conv1x1",
     "Conv1x1LU",
     "EmergingConv",

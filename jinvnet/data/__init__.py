@@ -12,7 +12,12 @@ from jinvnet.data.datasets import (
     load,
     tfds_dataset,
 )
-from jinvnet.data.dequantization import bits_per_dim, dequantize, quantize
+from jinvnet.data.dequantization import (
+    bits_per_dim,
+    dequantize,
+    quantize,
+    variational_bits_per_dim,
+)
 from jinvnet.data.pipeline import (
     BatchIterator,
     categorical_baseline_bits_per_dim,
@@ -36,4 +41,5 @@ __all__ = [
     "load",
     "quantize",
     "tfds_dataset",
+    "variational_bits_per_dim",
 ]

@@ -31,10 +31,15 @@ def _host_slice(
 
 
 def _prepare(
-    examples: dict[str, np.ndarray], noise: np.ndarray | None, num_bins: int
+    examples: dict[str, np.ndarray],
+    noise: np.ndarray | None,
+    num_bins: int,
+    pixels: bool,
 ) -> dict[str, np.ndarray]:
     batch = dict(examples)
     batch["image"] = dequantize(examples["image"], num_bins, noise)
+    if pixels:
+        batch["pixels"] = np.asarray(examples["image"], np.int32)
     return batch
 
 
@@ -43,8 +48,9 @@ class BatchIterator:
 
     Each `next()` returns this host's share of one global batch: "image" float32
     (B / hosts, h, w, c) in [-1/2, 1/2), plus "label"/"attributes" if the source
-    has them. An epoch is floor(len(source) / B) full batches (the remainder is
-    dropped); every epoch has its own permutation.
+    has them, and "pixels" (the integer pixels k, int32) if asked for. An epoch is
+    floor(len(source) / B) full batches (the remainder is dropped); every epoch has
+    its own permutation.
 
     Args:
       source: the split to read.
@@ -53,6 +59,8 @@ class BatchIterator:
       seed: shuffling and dequantisation seed.
       shuffle: permute each epoch (default True).
       noise: uniform dequantisation (default True); False uses bin centres.
+      pixels: also return the integer pixels as "pixels" (default False), for a
+        variational dequantiser (`models.VariationalDequantization`).
       process_index: this host (default `jax.process_index()`).
       process_count: number of hosts (default `jax.process_count()`).
 
@@ -70,6 +78,7 @@ class BatchIterator:
         seed: int,
         shuffle: bool = True,
         noise: bool = True,
+        pixels: bool = False,
         process_index: int | None = None,
         process_count: int | None = None,
     ):
@@ -84,6 +93,7 @@ class BatchIterator:
         self._seed = seed
         self._shuffle = shuffle
         self._noise = noise
+        self._pixels = pixels
         self._slice = _host_slice(batch_size, process_index, process_count)
         self._batches_per_epoch = len(source) // batch_size
         self.epoch = 0
@@ -121,7 +131,7 @@ class BatchIterator:
             rng = np.random.default_rng((self._seed, self.epoch, self.index))
             shape = (self._batch_size, *examples["image"].shape[1:])
             noise = rng.uniform(size=shape).astype(np.float32)[self._slice]
-        batch = _prepare(examples, noise, self._num_bins)
+        batch = _prepare(examples, noise, self._num_bins, self._pixels)
         self.index += 1
         if self.index == self._batches_per_epoch:
             self.epoch, self.index, self._order = self.epoch + 1, 0, None
@@ -134,6 +144,7 @@ def eval_batches(
     batch_size: int,
     num_bins: int,
     seed: int = 0,
+    pixels: bool = False,
     process_index: int | None = None,
     process_count: int | None = None,
 ) -> Iterator[dict[str, np.ndarray]]:
@@ -141,7 +152,8 @@ def eval_batches(
 
     Every batch has this host's share of `batch_size` examples and a "mask"
     (1.0 for real examples, 0.0 for the padding of the last batch), so metrics are
-    exact sums weighted by the mask.
+    exact sums weighted by the mask; with `pixels`, also the integer pixels as
+    "pixels" (int32), as `BatchIterator`.
     """
     host = _host_slice(batch_size, process_index, process_count)
     total = len(source)
@@ -152,7 +164,7 @@ def eval_batches(
         examples = source.get(indices[host])
         rng = np.random.default_rng((seed, start))
         noise = rng.uniform(size=(batch_size, *examples["image"].shape[1:]))
-        batch = _prepare(examples, noise.astype(np.float32)[host], num_bins)
+        batch = _prepare(examples, noise.astype(np.float32)[host], num_bins, pixels)
         batch["mask"] = mask[host]
         yield batch
 

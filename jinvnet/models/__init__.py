@@ -30,6 +30,11 @@ from jinvnet.models.reshaping import Logit, Permute, SneakyReLU, Squeeze
 from jinvnet.models.sampling import sample
 from jinvnet.models.sequential import Sequential, propagate
 from jinvnet.models.split import ActOnChannels, SplitPrior
+from jinvnet.models.variational_dequantization import (
+    Bound,
+    Dequantizer,
+    VariationalDequantization,
+)
 
 __all__ = [
     "ActNorm",
@@ -37,9 +42,11 @@ __all__ = [
     "ActOnChannels",
     "AdditiveCoupling",
     "AffineCoupling",
+    "Bound",
     "Checkerboard",
     "Conv1x1",
     "Conv1x1LU",
+    "Dequantizer",
     "EmergingConv",
     "FFTConv",
     "FlowDensity",
@@ -57,6 +64,7 @@ __all__ = [
     "SneakyReLU",
     "SplitPrior",
     "Squeeze",
+    "VariationalDequantization",
     "count_params",
     "iconvnet_flow",
     "invertible_features",

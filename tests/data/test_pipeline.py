@@ -59,6 +59,20 @@ def test_dequantised_batches_are_in_their_bins():
     np.testing.assert_array_equal(bins, source.images[:4])
 
 
+def test_pixels_are_carried_only_when_asked_for():
+    source = _source()
+    assert "pixels" not in next(_iterator(source, shuffle=False))
+    batch = next(_iterator(source, shuffle=False, pixels=True))
+    assert batch["pixels"].dtype == np.int32
+    np.testing.assert_array_equal(batch["pixels"], source.images[:4])
+    np.testing.assert_array_equal(
+        np.floor((batch["image"] + 0.5) * 17), batch["pixels"]
+    )
+    evaluation = next(data.eval_batches(source, batch_size=4, num_bins=17, pixels=True))
+    np.testing.assert_array_equal(evaluation["pixels"], source.images[:4])
+    assert "pixels" not in next(data.eval_batches(source, batch_size=4, num_bins=17))
+
+
 def test_eval_batches_cover_each_example_once_with_mask():
     source = _source(10)
     batches = list(data.eval_batches(source, batch_size=4, num_bins=17))
