@@ -28,7 +28,7 @@ from jinvnet.train import configs, evaluation
 from jinvnet.train.config_validation import validate_config
 from jinvnet.train.loop import train_and_evaluate
 
-MAIN_JOB_CONFIG = "digits_cinc"  # the README main job
+MAIN_JOB_CONFIG = "mnist5k_cinc"  # the README main job
 
 
 def _parse_value(text: str):

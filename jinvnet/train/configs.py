@@ -101,7 +101,7 @@ _L3_D32 = dict(num_levels=3, steps_per_level=32, hidden_channels=512)
 
 
 def _digits_flow(factory: str) -> Callable[[], ml_collections.ConfigDict]:
-    """The README main job's recipe: a small 2-level flow, EMA, cosine decay."""
+    """The 8x8 digits recipe: a small 2-level flow, EMA, cosine decay."""
     make = _config(
         "digits", factory, train_steps=2000, learning_rate=2e-3, **_DIGITS_FLOW
     )
@@ -144,7 +144,7 @@ def _mnist5k_flow(factory: str) -> Callable[[], ml_collections.ConfigDict]:
 
 
 CONFIGS: dict[str, Callable[[], ml_collections.ConfigDict]] = {
-    # Densities on the embedded digits (8x8, no download); digits_cinc is the main job.
+    # Densities on the embedded digits (8x8, 17 levels, no download).
     "digits_glow": _digits_flow("multiscale.glow"),
     "digits_cinc": _digits_flow("multiscale.cinc"),
     "digits_glow_single": _config(

@@ -153,7 +153,12 @@ def evaluate_run(
     dataset = loop.load_dataset(config)
     model, variables, step = restore_variables(config, workdir, dataset, step)
     mesh = parallel.data_mesh()
-    objective = Objective(config.objective, dataset.num_bins, config.hybrid_weight)
+    objective = Objective(
+        config.objective,
+        dataset.num_bins,
+        config.hybrid_weight,
+        dequantization=config.data.dequantization,
+    )
     eval_step = make_eval_step(model, objective, mesh)
     summary = {
         "step": step,

@@ -17,7 +17,7 @@ from jinvnet.train import configs
 
 
 def test_main_job_runs_a_few_steps(tmp_path, capsys):
-    workdir = tmp_path / "digits"
+    workdir = tmp_path / "main"
     summary = cli.main(
         [
             f"--config={cli.MAIN_JOB_CONFIG}",
@@ -26,6 +26,7 @@ def test_main_job_runs_a_few_steps(tmp_path, capsys):
             "--config.train.num_steps=3",
             "--config.train.checkpoint_every=3",
             "--config.train.num_samples=4",
+            "--config.train.sample_check_draws=16",
             "--config.model.kwargs.steps_per_level=1",
             "--config.model.kwargs.hidden_channels=8",
         ]
@@ -35,7 +36,9 @@ def test_main_job_runs_a_few_steps(tmp_path, capsys):
     assert summary["step"] == 3
     for name in ("samples_T1.0.png", "loss_curve.png", "summary.json", "checkpoints/3"):
         assert (workdir / name).exists(), name
-    assert json.loads((workdir / "summary.json").read_text())["dataset"] == "digits"
+    saved = json.loads((workdir / "summary.json").read_text())
+    assert saved["dataset"] == configs.get_config(cli.MAIN_JOB_CONFIG).data.name
+    assert saved["samples_drawn_T1.0"] == 16
 
 
 def test_every_named_config_builds_its_model():
