@@ -141,6 +141,10 @@ BIJECTORS: dict[str, Case] = {
         _coupling(ops.additive_coupling), bijectors.AdditiveCoupling
     ),
     "affine_coupling": Case(_coupling(ops.affine_coupling), bijectors.AffineCoupling),
+    "affine_coupling_min_scale": Case(
+        _coupling(ops.affine_coupling),
+        lambda p: bijectors.AffineCoupling(p, min_scale=0.3),
+    ),
     "permute": Case(lambda key, dtype: ops.permute.init(key, 4), bijectors.Permute),
     "logit": Case(
         lambda key, dtype: ops.logit.init(0.05, dtype),

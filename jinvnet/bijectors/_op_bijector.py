@@ -15,7 +15,8 @@ class OpBijector(distrax.Bijector):
 
     `op` is a module of `jinvnet.ops` with `forward(params, x)` and
     `inverse(params, y)` (or `forward(x)` / `inverse(y)` when `params` is None).
-    `inverse_options` are keyword arguments for `op.inverse` (e.g. a solver method).
+    `inverse_options` are keyword arguments for `op.inverse` (e.g. a solver method);
+    `options` go to both `op.forward` and `op.inverse` (e.g. a bound on a scale).
     Subclasses only name their op and parameters; they add no math of their own.
     Half-precision parameters raise a ValueError here, and half-precision inputs in
     the op (`jinvnet._validation.check_dtype`).
@@ -28,17 +29,19 @@ class OpBijector(distrax.Bijector):
         *,
         is_constant_jacobian: bool = False,
         inverse_options: Optional[dict[str, Any]] = None,
+        options: Optional[dict[str, Any]] = None,
     ):
         super().__init__(event_ndims_in=3, is_constant_jacobian=is_constant_jacobian)
         _validation.check_params(params, type(self).__name__)
         self.params = params
-        options = inverse_options or {}
+        both = options or {}
+        inverse = {**both, **(inverse_options or {})}
         if params is None:
-            self._forward_fn = op.forward
-            self._inverse_fn = functools.partial(op.inverse, **options)
+            self._forward_fn = functools.partial(op.forward, **both)
+            self._inverse_fn = functools.partial(op.inverse, **inverse)
         else:
-            self._forward_fn = functools.partial(op.forward, params)
-            self._inverse_fn = functools.partial(op.inverse, params, **options)
+            self._forward_fn = functools.partial(op.forward, params, **both)
+            self._inverse_fn = functools.partial(op.inverse, params, **inverse)
 
     def forward_and_log_det(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
         """Computes y = f(x) and log|det J(f)(x)| (shape: the batch shape of x)."""

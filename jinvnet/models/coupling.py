@@ -52,19 +52,22 @@ class AdditiveCoupling(nn.Module):
 
 
 class AffineCoupling(nn.Module):
-    """y_b = (x_b + t(x_a)) * sigmoid(h(x_a) + 2); t = h = 0 at initialisation.
+    """y_b = (x_b + t(x_a)) * s, s = m + (1 - m) sigmoid(h(x_a) + 2); t = h = 0 at init.
 
     Attributes:
       hidden_channels: width of the conditioner (default 64).
+      min_scale: m in [0, 1), the lower bound of s, which bounds the inverse's
+        expansion by 1/m (default 0: Glow's sigmoid scale).
     """
 
     hidden_channels: int = 64
+    min_scale: float = 0.0
 
     @nn.compact
     def __call__(self, x: jax.Array) -> distrax.Bijector:
         """x: a batch of shape (batch, height, width, channels) or its shape struct."""
         params = _declare_params(self, affine_coupling, x, self.hidden_channels)
-        return bijectors.AffineCoupling(params)
+        return bijectors.AffineCoupling(params, min_scale=self.min_scale)
 
 
 class QuadCoupling(nn.Module):

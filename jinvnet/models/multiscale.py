@@ -63,11 +63,11 @@ def _convs(kind: str, inverse_method: str) -> list[nn.Module]:
     return [Conv1x1LU()]
 
 
-def _coupling(kind: str, hidden_channels: int) -> nn.Module:
+def _coupling(kind: str, hidden_channels: int, min_scale: float) -> nn.Module:
     """The coupling of one step; quad needs 4 | channels, as squeezed ones are."""
     if kind == "quad":
         return QuadCoupling(hidden_channels=hidden_channels)
-    return AffineCoupling(hidden_channels=hidden_channels)
+    return AffineCoupling(hidden_channels=hidden_channels, min_scale=min_scale)
 
 
 class _Unsqueeze(nn.Module):
@@ -85,13 +85,14 @@ class _Step(nn.Module):
     coupling: str
     hidden_channels: int
     inverse_method: str
+    coupling_min_scale: float
 
     @nn.compact
     def __call__(self, x: jax.Array) -> distrax.Bijector:
         layers = [
             ActNorm(),
             *_convs(self.conv, self.inverse_method),
-            _coupling(self.coupling, self.hidden_channels),
+            _coupling(self.coupling, self.hidden_channels, self.coupling_min_scale),
         ]
         return Sequential(layers)(x)
 
@@ -107,6 +108,7 @@ class _Level(nn.Module):
     hidden_channels: int
     prior_hidden_channels: int
     inverse_method: str
+    coupling_min_scale: float
 
     @nn.compact
     def __call__(self, x: jax.Array) -> distrax.Bijector:
@@ -115,6 +117,7 @@ class _Level(nn.Module):
             coupling=self.coupling,
             hidden_channels=self.hidden_channels,
             inverse_method=self.inverse_method,
+            coupling_min_scale=self.coupling_min_scale,
         )
         layers = [Squeeze()]
         layers += [_Step(**step, name=f"step{d}") for d in range(self.steps_per_level)]
@@ -164,6 +167,10 @@ class MultiScaleFlow(nn.Module):
         y = logit(alpha + (1 - 2 alpha)(x + 1/2)) (`ops.logit`, RealNVP) of the
         pixels in [-1/2, 1/2); its log-det is part of the flow's, so bits/dim is
         still that of the discrete data. None (default): no transform.
+      coupling_min_scale: lower bound m of the affine couplings' scale
+        s = m + (1 - m) sigmoid(h + 2), which bounds each coupling's inverse
+        expansion by 1/m against exploding samples (`ops.affine_coupling`); 0
+        (default) is Glow's scale. Ignored by quad coupling.
 
     Examples:
       >>> import jax, jax.numpy as jnp
@@ -184,6 +191,7 @@ class MultiScaleFlow(nn.Module):
     prior_hidden_channels: int | None = None
     inverse_method: str = "fast"
     logit_alpha: float | None = None
+    coupling_min_scale: float = 0.0
 
     @nn.compact
     def __call__(self, x: jax.Array) -> distrax.Bijector:
@@ -203,6 +211,7 @@ class MultiScaleFlow(nn.Module):
             hidden_channels=self.hidden_channels,
             prior_hidden_channels=prior_hidden,
             inverse_method=self.inverse_method,
+            coupling_min_scale=self.coupling_min_scale,
             name="level0",
         )(x)
         return distrax.Chain([levels, *preprocessing]) if preprocessing else levels
@@ -296,6 +305,7 @@ def _preset(name: str, conv: str, coupling: str, summary: str):
         hidden_channels: int = 512,
         inverse_method: str = "fast",
         logit_alpha: float | None = None,
+        coupling_min_scale: float = 0.0,
     ) -> MultiScaleFlow:
         return MultiScaleFlow(
             num_levels=num_levels,
@@ -305,6 +315,7 @@ def _preset(name: str, conv: str, coupling: str, summary: str):
             hidden_channels=hidden_channels,
             inverse_method=inverse_method,
             logit_alpha=logit_alpha,
+            coupling_min_scale=coupling_min_scale,
         )
 
     make.__name__ = make.__qualname__ = name
@@ -319,6 +330,8 @@ def _preset(name: str, conv: str, coupling: str, summary: str):
         the others.
       logit_alpha: if set, a logit transform with this boundary comes first
         (`MultiScaleFlow.logit_alpha`); None (default) for none.
+      coupling_min_scale: lower bound of the affine couplings' scale
+        (`MultiScaleFlow.coupling_min_scale`; default 0, Glow's scale).
     """
     return make
 
