@@ -23,7 +23,8 @@ def rung_config(
     run = configs.base()
     run.seed = config.seed
     run.objective = "classification"
-    run.data = config.data.copy_and_resolve_references()
+    for key, value in config.data.items():  # base() keeps fields the config lacks
+        run.data[key] = value
     run.model.factory = "IConvNet"
     run.model.kwargs = ml_collections.ConfigDict(
         {

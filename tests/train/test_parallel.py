@@ -42,8 +42,13 @@ _SCRIPT = textwrap.dedent(
         assert len(kernel.sharding.device_set) == len(devices)
         results.append((jax.device_get(state), jax.device_get(metrics)))
     (one, m1), (four, m4) = results
+    # Adam divides by sqrt(v): where a gradient entry is near 0, the two reduction
+    # orders' float32 round-off changes its update by a visible fraction of the
+    # step (4e-5 on a 2-core EPYC). The reductions themselves are checked tightly
+    # through the loss and gradient norm below; the state gets a tenth of a step.
+    atol = 1e-5 + 0.1 * config.optim.learning_rate
     for a, b in zip(jax.tree_util.tree_leaves(one), jax.tree_util.tree_leaves(four)):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=atol)
     for key in m1:
         np.testing.assert_allclose(m1[key], m4[key], rtol=1e-5)
     print("OK", float(m1["loss"]), float(m4["loss"]))
