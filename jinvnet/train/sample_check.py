@@ -15,6 +15,7 @@ summary.json and warns when any count is non-zero.
 """
 
 import dataclasses
+import functools
 
 import distrax
 import jax
@@ -68,6 +69,21 @@ class SampleCheck:
         )
 
 
+@functools.lru_cache(maxsize=4)
+def _drawer(flow: distrax.Bijector, latent_shape: tuple[int, ...], batch_size: int):
+    """One compiled draw per flow and shape, shared by every temperature."""
+
+    @jax.jit
+    def draw(key, temperature):
+        z = temperature * jax.random.normal(key, (batch_size, *latent_shape))
+        x = flow.inverse(z)
+        error = event_norm(flow.forward(x) - z) / jnp.maximum(event_norm(z), 1.0)
+        finite = jnp.all(jnp.isfinite(x), axis=tuple(range(1, x.ndim)))
+        return x, finite, error
+
+    return draw
+
+
 def check_samples(
     flow: distrax.Bijector,
     latent_shape: tuple[int, ...],
@@ -96,19 +112,14 @@ def check_samples(
     """
     if temperature < 0:
         raise ValueError(f"check_samples: temperature must be >= 0, got {temperature}")
-
-    @jax.jit
-    def draw(key):
-        z = temperature * jax.random.normal(key, (batch_size, *latent_shape))
-        x = flow.inverse(z)
-        error = event_norm(flow.forward(x) - z) / jnp.maximum(event_norm(z), 1.0)
-        finite = jnp.all(jnp.isfinite(x), axis=tuple(range(1, x.ndim)))
-        return x, finite, error
+    draw = _drawer(flow, tuple(latent_shape), batch_size)
 
     images, nonfinite, unstable, worst = [], 0, 0, 0.0
     for i in range(-(-num_draws // batch_size)):
         count = min(batch_size, num_draws - i * batch_size)
-        x, finite, error = jax.device_get(draw(jax.random.fold_in(key, i)))
+        x, finite, error = jax.device_get(
+            draw(jax.random.fold_in(key, i), jnp.float32(temperature))
+        )
         finite, error = finite[:count], error[:count]
         nonfinite += int(np.sum(~finite))
         unstable += int(np.sum(~(error <= error_threshold)))

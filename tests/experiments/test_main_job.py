@@ -2,9 +2,41 @@
 
 import json
 
+import pytest
+
 from experiments.main_job import benchmark
 
 
+def test_row_reads_the_summary():
+    summary = {
+        "step": 900,
+        "params": 7,
+        "test": {"bits_per_dim": 1.48134},
+        "categorical_baseline_bits_per_dim": 1.76012,
+        "samples_drawn_T1.0": 1024,
+        "samples_nonfinite_T1.0": 0,
+        "samples_unstable_T1.0": 3,
+        "samples_max_round_trip_error_T1.0": 0.01,  # not a table column
+        "inverse_lipschitz": 9.5,
+    }
+    row = benchmark.row("mnist5k_cinc", {"wall_s": 615.44, "summary": summary})
+    assert row == {
+        "config": "mnist5k_cinc",
+        "steps": 900,
+        "params": 7,
+        "wall_s": 615.4,
+        "test_bits_per_dim": 1.4813,
+        "baseline_bits_per_dim": 1.7601,
+        "gain_over_baseline": round(1 - 1.48134 / 1.76012, 4),
+        "inverse_lipschitz": 9.5,
+        "samples_drawn_T1.0": 1024,
+        "samples_nonfinite_T1.0": 0,
+        "samples_unstable_T1.0": 3,
+    }
+
+
+# The CLI path it runs is covered by tests/train/test_main.py's main-job test.
+@pytest.mark.slow
 def test_smoke_run_reports_bits_per_dim_baseline_and_sample_counts(tmp_path):
     row = benchmark.main(["--smoke", "--output_dir", str(tmp_path)])
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())

@@ -27,6 +27,8 @@ def test_main_job_runs_a_few_steps(tmp_path, capsys):
             "--config.train.checkpoint_every=3",
             "--config.train.num_samples=4",
             "--config.train.sample_check_draws=16",
+            "--config.train.eval_max_batches=1",
+            "--config.train.baseline_max_examples=500",
             "--config.model.kwargs.steps_per_level=1",
             "--config.model.kwargs.hidden_channels=8",
         ]
