@@ -70,3 +70,50 @@ def test_affine_min_scale_outside_range_raises(min_scale):
     params = affine_coupling.init(jax.random.PRNGKey(0), 4, hidden_channels=8)
     with pytest.raises(ValueError, match=r"min_scale must lie in \[0, 1\)"):
         affine_coupling.forward(params, jnp.zeros((1, 2, 2, 4)), min_scale=min_scale)
+
+
+def _numpy_same_conv(x, w):
+    """'SAME' cross-correlation, NHWC input, HWIO kernel, in float64 numpy."""
+    kh, kw = w.shape[:2]
+    ph, pw = (kh - 1) // 2, (kw - 1) // 2
+    padded = np.pad(x, ((0, 0), (ph, kh - 1 - ph), (pw, kw - 1 - pw), (0, 0)))
+    height, width = x.shape[1:3]
+    return sum(
+        padded[:, i : i + height, j : j + width, :] @ w[i, j]
+        for i in range(kh)
+        for j in range(kw)
+    )
+
+
+def test_conv_net_matches_numpy_and_its_gradient_matches_a_lax_conv_reference():
+    """The 1x1 layer is a matmul: same values and gradients as a lax convolution."""
+    params = perturb(
+        conv_net.init(jax.random.PRNGKey(0), 3, 4, hidden_channels=6),
+        jax.random.PRNGKey(1),
+        0.5,
+    )
+    x = jax.random.normal(jax.random.PRNGKey(2), (2, 5, 4, 3))
+    p = [np.asarray(leaf, np.float64) for leaf in params]
+    h = np.maximum(_numpy_same_conv(np.asarray(x, np.float64), p[0]) + p[1], 0)
+    h = np.maximum(_numpy_same_conv(h, p[2]) + p[3], 0)
+    expected = _numpy_same_conv(h, p[4]) + p[5]
+    ours = conv_net.apply(params, x)
+    np.testing.assert_allclose(ours, expected, rtol=1e-5, atol=1e-5)
+
+    def lax_net(params, x):
+        h = x
+        for i, (w, b) in enumerate(zip(params[::2], params[1::2])):
+            h = jax.lax.conv_general_dilated(
+                h, w, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")
+            )
+            h = h + b if i == 2 else jax.nn.relu(h + b)
+        return h
+
+    def loss(net):
+        return lambda params, x: jnp.sum(jnp.sin(net(params, x)))
+
+    ours = jax.grad(loss(conv_net.apply), argnums=(0, 1))(params, x)
+    reference = jax.grad(loss(lax_net), argnums=(0, 1))(params, x)
+    leaves = zip(jax.tree_util.tree_leaves(ours), jax.tree_util.tree_leaves(reference))
+    for a, b in leaves:
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5 * float(np.abs(b).max()))
