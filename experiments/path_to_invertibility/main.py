@@ -11,7 +11,7 @@ import logging
 
 from experiments.path_to_invertibility import train
 
-CONFIGS = ("default", "digits", "smoke")
+CONFIGS = ("default", "digits", "mnist5k", "smoke")
 
 
 def main(argv: list[str] | None = None) -> list[dict]:

@@ -12,9 +12,11 @@ is on disk and raises `CheckpointSaveError` naming the folder when it could not 
 written (the training loop stops there). Restoring the newest step falls back to
 the newest one that restores, and moves the damaged newer ones aside with a
 warning. Tensorstore reads that finish after orbax has given up on a damaged step
-report "RuntimeError: Event loop is closed" from their threads; those reports say
-nothing about the data and are dropped (a `sys.unraisablehook` wrapper installed
-by the first restore), so that the `CheckpointError` is what a user sees.
+report "RuntimeError: Event loop is closed" from their threads, and their
+abandoned coroutines "was never awaited" warnings when the interpreter exits;
+those reports say nothing about the data and are dropped (a `sys.unraisablehook`
+wrapper and a warnings filter installed by the first restore), so that the
+`CheckpointError` is what a user sees.
 """
 
 import json
@@ -22,6 +24,7 @@ import logging
 import os
 import shutil
 import sys
+import warnings
 
 import jax
 import orbax.checkpoint as ocp
@@ -85,6 +88,11 @@ def _quiet_late_reports(directory: str) -> None:
     asyncio_logger = logging.getLogger("asyncio")
     if _UNRETRIEVED_FILTER not in asyncio_logger.filters:
         asyncio_logger.addFilter(_UNRETRIEVED_FILTER)
+    # Seen under load: "RuntimeWarning: coroutine ... was never awaited" (and its
+    # "Enable tracemalloc" line) printed at exit after the CheckpointError.
+    warnings.filterwarnings(
+        "ignore", message="coroutine .* was never awaited", category=RuntimeWarning
+    )
 
 
 def _first_line(error: BaseException, limit: int = 300) -> str:

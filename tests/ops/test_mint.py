@@ -258,23 +258,35 @@ def test_raises_if_input_is_integer():
 
 
 def test_inverse_sets_only_the_unconverged_examples_to_nan():
-    """Per example, as JAX's failed linear algebra: the converged one is untouched."""
+    """Per example, as JAX's failed linear algebra: the converged ones are untouched.
+
+    This ill-conditioned layer leaves the four examples at residuals 1e-6 to 4e-4
+    after 100 steps; how they rank against the default 2e-6 depends on XLA's
+    rounding (fused or not), so the test accepts the residual at the widest gap
+    between them and checks the split it implies.
+    """
     params = mint.init(jax.random.PRNGKey(3), 2, num_groups=2, init_scale=5.0)
     x = jax.random.normal(jax.random.PRNGKey(1), (4, 4, 4, 2))
     y, log_det = mint.forward(params, x)
-    result = mint.solve(params, y)
-    np.testing.assert_array_equal(result.converged, [False, False, False, True])
-    for inverse in (mint.inverse, jax.jit(mint.inverse)):
-        x_back, inverse_log_det = inverse(params, y)
-        assert np.isnan(np.asarray(x_back[:3])).all()
-        assert np.isnan(np.asarray(inverse_log_det[:3])).all()
-        np.testing.assert_array_equal(x_back[3], result.x[3])
+    residual = np.sort(np.asarray(mint.solve(params, y).residual))
+    gap = int(np.argmax(residual[1:] / residual[:-1]))
+    assert residual[gap + 1] / residual[gap] > 2, residual  # a clear split
+    tol = float(np.sqrt(residual[gap] * residual[gap + 1]))
+    result = mint.solve(params, y, tol=tol)
+    ok = np.asarray(result.converged)
+    np.testing.assert_array_equal(ok, np.asarray(result.residual) <= tol)
+    assert 0 < ok.sum() < 4, ok
+    for inverse in (mint.inverse, jax.jit(mint.inverse, static_argnames="tol")):
+        x_back, inverse_log_det = inverse(params, y, tol=tol)
+        assert np.isnan(np.asarray(x_back[~ok])).all()
+        assert np.isnan(np.asarray(inverse_log_det[~ok])).all()
+        np.testing.assert_array_equal(x_back[ok], result.x[ok])
         # Converged means m(x_back) = y to the tolerance (this ill-conditioned
-        # layer leaves x_back itself 6e-5 from x).
-        y_back, _ = mint.forward(params, x_back[3:])
-        scale = max(1.0, float(jnp.abs(y[3]).max()))
-        np.testing.assert_allclose(y_back[0], y[3], rtol=0, atol=2e-6 * scale)
-        np.testing.assert_allclose(inverse_log_det[3], -log_det[3], rtol=1e-5)
+        # layer leaves x_back itself further from x).
+        y_back, _ = mint.forward(params, x_back[ok])
+        scale = max(1.0, float(jnp.abs(y[ok]).max()))
+        np.testing.assert_allclose(y_back, y[ok], rtol=0, atol=4 * tol * scale)
+        np.testing.assert_allclose(inverse_log_det[ok], -log_det[ok], rtol=1e-5)
 
 
 def test_fixed_steps_inverse_accepts_only_residuals_within_tol():
