@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import os
+import time
 
 import distrax
 import flax.linen as nn
@@ -218,10 +219,16 @@ def _train_loop(
     checkpoints,
     metrics_log,
     bar,
-) -> tuple[TrainState, int | None]:
-    """Steps from the state's step to num_steps; returns (state, last saved step)."""
+) -> tuple[TrainState, int | None, dict | None]:
+    """Steps from the state's step to num_steps.
+
+    Returns:
+      (state, last saved step, test metrics of the final step if this call
+      evaluated it, else None).
+    """
     state, start = state_and_step
     last_good = checkpoints.latest_step()
+    test_metrics = None
     num_steps = config.train.num_steps
     for step in range(start + 1, num_steps + 1):
         new_state, metrics = train_step(
@@ -270,7 +277,7 @@ def _train_loop(
                 )
             checkpoints.save(state, train_iter.position, test_metrics)
             last_good = step
-    return state, last_good
+    return state, last_good, test_metrics if last_good == num_steps else None
 
 
 def train_and_evaluate(
@@ -291,7 +298,10 @@ def train_and_evaluate(
       progress: show a tqdm progress bar.
 
     Returns:
-      The summary: final step, test metrics, baseline, wall time of this call.
+      The summary: final step, test metrics (evaluated once, at the final step),
+      parameter count, the categorical baseline, sample statistics and wall_s,
+      the seconds this call took (set-up, training and evaluation, figures
+      included).
 
     Raises:
       ValueError: for a bad config value (`validate_config`), before anything runs.
@@ -302,6 +312,7 @@ def train_and_evaluate(
       CheckpointSaveError: at the first checkpoint that cannot be written; training
         stops there.
     """
+    start_time = time.monotonic()
     validate_config(config)
     os.makedirs(workdir, exist_ok=True)
     with open(os.path.join(workdir, "config.json"), "w") as f:
@@ -364,7 +375,7 @@ def train_and_evaluate(
     )
     bar = tqdm(total=num_steps, initial=start, disable=not progress, dynamic_ncols=True)
     try:
-        state, last_good = _train_loop(
+        state, last_good, final = _train_loop(
             state_and_step=(state, start),
             train_iter=train_iter,
             train_step=train_step,
@@ -382,14 +393,15 @@ def train_and_evaluate(
         metrics_log.close()
 
     use_ema = config.optim.ema_decay > 0
-    final = evaluate(
-        eval_step,
-        state.variables(use_ema),
-        dataset.test,
-        dataset.num_bins,
-        mesh,
-        config,
-    )
+    if final is None:  # resumed at num_steps: the loop evaluated nothing
+        final = evaluate(
+            eval_step,
+            state.variables(use_ema),
+            dataset.test,
+            dataset.num_bins,
+            mesh,
+            config,
+        )
     summary = {
         "step": int(jax.device_get(state.step)),
         "objective": config.objective,
@@ -414,6 +426,7 @@ def train_and_evaluate(
         os.path.join(workdir, "loss_curve.png"),
         metric="bits_per_dim" if config.objective == "density" else "loss",
     )
+    summary["wall_s"] = round(time.monotonic() - start_time, 3)
     with open(os.path.join(workdir, "summary.json"), "w") as f:
         json.dump(summary, f, indent=2)
     return summary

@@ -285,3 +285,27 @@ def test_damaged_newest_checkpoint_falls_back_to_newest_intact_one(tmp_path, cap
     assert train.Checkpointer(
         str(tmp_path / "checkpoints"), fingerprint={}
     ).all_steps() == [2, 4, 6]
+
+
+def test_final_metrics_are_the_last_evaluation_and_a_finished_run_reevaluates(
+    tmp_path,
+):
+    config = tiny_config(num_steps=4, checkpoint_every=2)
+    summary = train.train_and_evaluate(
+        config, str(tmp_path), dataset=small_digits(), progress=False
+    )
+    with open(tmp_path / "metrics.jsonl") as f:
+        records = [json.loads(line) for line in f]
+    tests = [r for r in records if r.get("split") == "test"]
+    assert [r["step"] for r in tests] == [2, 4], records  # evaluated once at the end
+    for key, value in summary["test"].items():
+        np.testing.assert_allclose(tests[-1][key], value, rtol=1e-6)
+    assert summary["wall_s"] > 0
+    # Resuming a finished run trains nothing; its evaluation of the restored
+    # step-4 state gives the same numbers.
+    again = train.train_and_evaluate(
+        config, str(tmp_path), dataset=small_digits(), progress=False
+    )
+    assert again["step"] == 4
+    for key, value in summary["test"].items():
+        np.testing.assert_allclose(again["test"][key], value, rtol=1e-5)
