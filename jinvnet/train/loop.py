@@ -277,7 +277,7 @@ def _train_loop(
                 )
             checkpoints.save(state, train_iter.position, test_metrics)
             last_good = step
-    return state, last_good, test_metrics if last_good == num_steps else None
+    return state, last_good, test_metrics  # a run to the end evaluates num_steps
 
 
 def train_and_evaluate(
