@@ -25,13 +25,18 @@ Since x and the kernel are real, A_{-f} = conj(A_f), so forward and inverse run 
 rfft2 half spectrum (v = 0 .. W // 2). The log-det has three paths
 (`log_det_method`), all exact:
 
-- "complex": `jnp.linalg.slogdet` of every complex block A_f (all H * W of them);
+- "complex": log|det| of every complex block A_f (all H * W of them);
 - "lifting": the seed's real lifting phi(A + iB) = [[A, -B], [B, A]], with
   log|det A_f| = 0.5 log|det phi(A_f)| (real linear algebra only);
 - "rfft": conjugate symmetry: one block of every pair {f, -f} counts twice and the
   self-conjugate frequencies (u in {0, H/2}, v in {0, W/2}), whose blocks are real,
-  count once with a real LU: H W / 2 - 2 complex and 4 real determinants for even
-  H and W instead of H W complex ones; log|det| is read off the LU diagonal.
+  count once: H W / 2 - 2 complex and 4 real determinants for even H and W
+  instead of H W complex ones.
+
+Every inverse and log|det| of the c x c blocks is computed by
+`small_linalg.inv_and_log_abs_det` (Gauss-Jordan with partial pivoting in plain
+XLA): jaxlib's batched LAPACK calls can deadlock XLA:CPU's thread pool when two run
+side by side (docs/training.md, "Known platform issues").
 
 "rfft" is the default (the fastest, see docs/benchmarks.md). The Jacobian does not
 depend on x, so log-dets are constants broadcast to the batch shape. A singular
@@ -49,6 +54,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jinvnet import _validation
+from jinvnet.ops import small_linalg
 from jinvnet.ops.reversible_stack import Block
 
 _NAME = "fft_conv"
@@ -176,11 +182,6 @@ def _blocks(
     return blocks.reshape((height, num_columns) + blocks.shape[-2:])
 
 
-def _lu_log_abs_det(lu: jax.Array) -> jax.Array:
-    """log|det A| per matrix from its LU factor (`lax.linalg.lu`): sum_i log|U_ii|."""
-    return jnp.sum(jnp.log(jnp.abs(jnp.diagonal(lu, axis1=-2, axis2=-1))), axis=-1)
-
-
 def _lift(a: jax.Array) -> jax.Array:
     """phi(A + iB) = [[A, -B], [B, A]], real of shape (..., 2c, 2c)."""
     top = jnp.concatenate([a.real, -a.imag], axis=-1)
@@ -249,15 +250,18 @@ def log_det(
     dtype = params.kernel.dtype
     if log_det_method == "rfft":
         paired, real = _unique_blocks(params, height, width)
-        paired_logabs = _lu_log_abs_det(jax.lax.linalg.lu(paired)[0])
-        real_logabs = _lu_log_abs_det(jax.lax.linalg.lu(real)[0])
-        return (2.0 * jnp.sum(paired_logabs) + jnp.sum(real_logabs)).astype(dtype)
+        logabs = small_linalg.log_abs_det(
+            jnp.concatenate([paired, real.astype(paired.dtype)])
+        )
+        counts = jnp.concatenate(
+            [jnp.full(len(paired), 2.0, dtype), jnp.ones(len(real), dtype)]
+        )
+        return jnp.sum(counts * logabs).astype(dtype)
     blocks = _blocks(params, height, width, half=False, transposed=True)
     if log_det_method == "lifting":
-        _, logabs = jnp.linalg.slogdet(_lift(blocks))
+        logabs = small_linalg.log_abs_det(_lift(blocks))
         return (0.5 * jnp.sum(logabs)).astype(dtype)
-    _, logabs = jnp.linalg.slogdet(blocks)
-    return jnp.sum(logabs).astype(dtype)
+    return jnp.sum(small_linalg.log_abs_det(blocks)).astype(dtype)
 
 
 def _batched_log_det(params: Params, x: jax.Array, log_det_method: str) -> jax.Array:
@@ -307,30 +311,22 @@ def inverse(
 ) -> tuple[jax.Array, jax.Array]:
     """Computes x = IFFT2(A_f^{-1} FFT2(y)_f): a c x c solve per frequency (eq. 1).
 
-    One LU factorisation per frequency of the rfft2 half spectrum serves every
-    example of the batch (as right-hand sides) and, for the default "rfft" method,
-    the log-det too (log|det A_f| = sum_i log|U_ii|, columns 0 < v < W / 2 counted
-    twice for their conjugates). Returns (x, log|det dx/dy|); x is non-finite if
-    the kernel is singular (check `condition_number`).
+    One inverse A_f^{-1} per frequency of the rfft2 half spectrum serves every
+    example of the batch and, for the default "rfft" method, its elimination's
+    pivots give the log-det too (log|det A_f| = sum_k log|d_k|, columns
+    0 < v < W / 2 counted twice for their conjugates). Returns (x, log|det dx/dy|);
+    x is NaN if the kernel is singular (check `condition_number`).
     """
     _check(params, y)
     check_log_det_method(log_det_method)
     height, width = y.shape[-3], y.shape[-2]
     batch = _validation.event_batch_shape(y)
     a = _blocks(params, height, width, half=True)
-    lu, _, permutation = jax.lax.linalg.lu(a)
+    a_inverse, logabs = small_linalg.inv_and_log_abs_det(a)
     spectrum = jnp.fft.rfft2(y, axes=(-3, -2))
-    rhs = jnp.moveaxis(spectrum.reshape((-1,) + spectrum.shape[-3:]), 0, -1)
-    rhs = jnp.take_along_axis(rhs, permutation[..., None], axis=-2)  # P A = L U
-    lower = jax.lax.linalg.triangular_solve(
-        lu, rhs, left_side=True, lower=True, unit_diagonal=True
-    )
-    solved = jax.lax.linalg.triangular_solve(lu, lower, left_side=True, lower=False)
-    solved = jnp.moveaxis(solved, -1, 0).reshape(spectrum.shape)
+    solved = jnp.einsum("hwco,...hwo->...hwc", a_inverse, spectrum)
     x = jnp.fft.irfft2(solved, s=(height, width), axes=(-3, -2)).astype(y.dtype)
-    x = x.reshape(batch + x.shape[-3:])
-    if log_det_method == "rfft":  # reuse the LU: log|det A_f| = sum_i log|U_ii|
-        logabs = _lu_log_abs_det(lu)
+    if log_det_method == "rfft":  # reuse the elimination's pivots
         value = jnp.sum(logabs * _column_weights(width, logabs.dtype))
         log_det_y = jnp.broadcast_to(value, batch).astype(y.dtype)
     else:
