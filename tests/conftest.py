@@ -12,21 +12,6 @@ EPS32 = float(np.finfo(np.float32).eps)  # 2**-23, about 1.2e-7
 LINEAR_ULPS = 16.0
 
 
-def pytest_addoption(parser):
-    parser.addoption(
-        "--runslow", action="store_true", default=False, help="run tests marked slow"
-    )
-
-
-def pytest_collection_modifyitems(config, items):
-    if config.getoption("--runslow"):
-        return
-    skip_slow = pytest.mark.skip(reason="slow; run with --runslow")
-    for item in items:
-        if "slow" in item.keywords:
-            item.add_marker(skip_slow)
-
-
 @pytest.fixture(params=["float32", "float64"])
 def dtype(request):
     """Runs the test once in float32 and once with jax_enable_x64 in float64."""

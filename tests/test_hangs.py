@@ -7,12 +7,13 @@ deadlocked XLA:CPU's intra-op pool in the FFT flow's first gradient step.
 
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests import processes
+
+pytestmark = pytest.mark.slow  # end to end; see docs/testing.md
+
 # About 25 s on an idle 2-core machine; a hang is the only way to reach this.
 TIMEOUT_S = 300
 
@@ -24,21 +25,13 @@ def _two_cores() -> None:
 
 def _probe(model: str, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, JAX_PLATFORMS="cpu")
-    try:
-        return subprocess.run(
-            [sys.executable, "-m", "tests.hang_probe", model, *args],
-            cwd=ROOT,
-            env=env,
-            preexec_fn=_two_cores,
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT_S,
-        )
-    except subprocess.TimeoutExpired as error:
-        pytest.fail(
-            f"{model}: no result after {TIMEOUT_S} s (hung?); output so far:\n"
-            f"{error.stdout}\n{error.stderr}"
-        )
+    return processes.run_module(
+        "tests.hang_probe",
+        [model, *args],
+        timeout=TIMEOUT_S,
+        env=env,
+        preexec_fn=_two_cores,
+    )
 
 
 @pytest.mark.parametrize("model", ["iconvnet_flow", "glow_dense"])

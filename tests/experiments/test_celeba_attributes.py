@@ -1,9 +1,12 @@
 """Smoke test of experiments/celeba_attributes on TFDS mock CelebA."""
 
 import numpy as np
+import pytest
 import tensorflow_datasets as tfds
 
 from experiments.celeba_attributes import directions, main
+
+pytestmark = pytest.mark.slow  # end to end; see docs/testing.md
 
 
 def test_directions_are_conditional_mean_differences():

@@ -3,7 +3,11 @@
 import json
 import os
 
+import pytest
+
 from experiments.cinc_inverse import main
+
+pytestmark = pytest.mark.slow  # end to end; see docs/testing.md
 
 
 def test_quick_run_prints_tables_and_writes_json(tmp_path, capsys):

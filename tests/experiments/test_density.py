@@ -2,7 +2,11 @@
 
 import json
 
+import pytest
+
 from experiments.density import main
+
+pytestmark = pytest.mark.slow  # end to end; see docs/testing.md
 
 
 def test_smoke_run_trains_and_writes_figures(tmp_path):

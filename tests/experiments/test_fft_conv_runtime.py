@@ -3,7 +3,11 @@
 import json
 import os
 
+import pytest
+
 from experiments.fft_conv_runtime import main
+
+pytestmark = pytest.mark.slow  # end to end; see docs/testing.md
 
 
 def test_quick_sweep_writes_table_json_and_plot(tmp_path, capsys):

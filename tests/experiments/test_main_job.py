@@ -6,6 +6,8 @@ import pytest
 
 from experiments.main_job import benchmark
 
+pytestmark = pytest.mark.slow  # end to end; see docs/testing.md
+
 
 def test_row_reads_the_summary():
     summary = {
@@ -36,7 +38,6 @@ def test_row_reads_the_summary():
 
 
 # The CLI path it runs is covered by tests/train/test_main.py's main-job test.
-@pytest.mark.slow
 def test_smoke_run_reports_bits_per_dim_baseline_and_sample_counts(tmp_path):
     row = benchmark.main(["--smoke", "--output_dir", str(tmp_path)])
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())

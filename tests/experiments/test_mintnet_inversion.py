@@ -2,7 +2,11 @@
 
 import json
 
+import pytest
+
 from experiments.mintnet_inversion import main
+
+pytestmark = pytest.mark.slow  # end to end; see docs/testing.md
 
 
 def test_smoke_run_writes_plot_table_and_results(tmp_path):

@@ -1,7 +1,11 @@
 """Smoke test: every rung of the path to invertibility trains for two steps."""
 
+import pytest
+
 from experiments.path_to_invertibility import main
 from jinvnet.models import iconvnet
+
+pytestmark = pytest.mark.slow  # end to end; see docs/testing.md
 
 
 def test_smoke_config_trains_every_rung_and_prints_the_table(tmp_path, capsys):

@@ -2,7 +2,11 @@
 
 import json
 
+import pytest
+
 from experiments.reversible_memory import benchmark, main
+
+pytestmark = pytest.mark.slow  # end to end; see docs/testing.md
 
 
 def test_quick_run_measures_both_paths(tmp_path):

@@ -2,7 +2,11 @@
 
 import json
 
+import pytest
+
 from experiments.sampling_time import benchmark, main
+
+pytestmark = pytest.mark.slow  # end to end; see docs/testing.md
 
 
 def test_quick_run_times_every_available_model(tmp_path):

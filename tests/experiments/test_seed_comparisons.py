@@ -5,7 +5,6 @@ import json
 import math
 import os
 
-import jax
 import numpy as np
 import pytest
 
@@ -13,24 +12,12 @@ from experiments.seed_comparisons import main, tables
 from experiments.seed_comparisons.configs import smoke
 from jinvnet import data
 
-
-@pytest.fixture(scope="module", autouse=True)
-def compilation_cache(tmp_path_factory):
-    """A persistent XLA cache for this module (seeds share programs), reset after."""
-    names = ("jax_compilation_cache_dir", "jax_persistent_cache_min_compile_time_secs")
-    saved = {name: getattr(jax.config, name) for name in names}
-    jax.config.update(
-        "jax_compilation_cache_dir", str(tmp_path_factory.mktemp("xla_cache"))
-    )
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
-    yield
-    for name, value in saved.items():
-        jax.config.update(name, value)
+pytestmark = pytest.mark.slow  # end to end; see docs/testing.md
 
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
-    """Runs all four tables once with the smoke config (no own XLA cache flag)."""
+    """Runs all four tables once with the smoke config (the suite's XLA cache)."""
     path = tmp_path_factory.mktemp("seed_comparisons")
     main.main(
         ["--table", "all", "--config", "smoke", "--workdir", str(path)]

@@ -2,7 +2,11 @@
 
 import json
 
+import pytest
+
 from experiments.stability import experiment, main
+
+pytestmark = pytest.mark.slow  # end to end; see docs/testing.md
 
 
 def test_quick_run_reports_every_diagnostic(tmp_path):

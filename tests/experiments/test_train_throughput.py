@@ -2,7 +2,11 @@
 
 import json
 
+import pytest
+
 from experiments.train_throughput import main
+
+pytestmark = pytest.mark.slow  # end to end; see docs/testing.md
 
 
 def test_quick_run_writes_rows_with_ratios(tmp_path):

@@ -56,6 +56,7 @@ def _entries(directory) -> list[str]:
     return sorted(os.listdir(directory)) if os.path.isdir(directory) else []
 
 
+@pytest.mark.slow
 def test_kill_during_save_keeps_last_complete_checkpoint(tmp_path):
     directory = tmp_path / "checkpoints"
     child = subprocess.Popen(

@@ -28,6 +28,7 @@ def test_best_step_is_the_lowest_test_loss_on_disk(tmp_path):
         evaluation.best_step(str(tmp_path), [])
 
 
+@pytest.mark.slow
 def test_eval_only_restores_the_best_checkpoint_and_writes_figures(
     tmp_path, monkeypatch
 ):

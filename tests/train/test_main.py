@@ -5,17 +5,17 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 
-import jax
 import pytest
 
 from jinvnet import train
 from jinvnet.train import __main__ as cli
 from jinvnet.train import configs
+from tests import processes
 
 
+@pytest.mark.slow
 def test_main_job_runs_a_few_steps(tmp_path, capsys):
     workdir = tmp_path / "main"
     summary = cli.main(
@@ -101,24 +101,7 @@ _TINY = [
 
 def _run_cli(args: list[str], *, timeout: float) -> subprocess.CompletedProcess:
     """`python -m jinvnet.train ARGS` in a fresh process sharing the XLA cache."""
-    env = dict(os.environ)
-    cache = jax.config.jax_compilation_cache_dir
-    if cache:
-        env["JAX_COMPILATION_CACHE_DIR"] = cache
-        env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
-    try:
-        return subprocess.run(
-            [sys.executable, "-m", "jinvnet.train", *args],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env=env,
-        )
-    except subprocess.TimeoutExpired as error:
-        pytest.fail(
-            f"python -m jinvnet.train did not exit within {timeout} s (a hang); "
-            f"stderr ends with: {(error.stderr or b'')[-2000:]!r}"
-        )
+    return processes.run_module("jinvnet.train", args, timeout=timeout)
 
 
 def _writable(path) -> bool:
@@ -161,6 +144,7 @@ def _last_line(text: str) -> str:
     return text.strip().splitlines()[-1]
 
 
+@pytest.mark.slow
 def test_unwritable_checkpoint_folder_stops_at_first_save_without_hang(
     tmp_path, unwritable
 ):
@@ -184,6 +168,7 @@ def test_unwritable_checkpoint_folder_stops_at_first_save_without_hang(
     assert elapsed < 200
 
 
+@pytest.mark.slow
 def test_damaged_checkpoint_error_is_the_last_thing_printed(tmp_path):
     workdir = tmp_path / "run"
     args = [f"--workdir={workdir}", *_TINY, "--config.train.tensorboard=True"]

@@ -20,6 +20,9 @@ import sys
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
+import pytest
+
+pytestmark = pytest.mark.slow  # end to end; see docs/testing.md
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 

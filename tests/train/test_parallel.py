@@ -10,6 +10,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 _SCRIPT = textwrap.dedent(
@@ -56,6 +58,7 @@ _SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_four_device_step_equals_one_device_step():
     env = dict(
         os.environ,

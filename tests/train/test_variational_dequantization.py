@@ -29,6 +29,7 @@ def _state(workdir, step):
     return ocp.StandardCheckpointer().restore(path)
 
 
+@pytest.mark.slow
 def test_trains_writes_finite_bound_and_resumes_exactly(tmp_path):
     straight = train.train_and_evaluate(
         _variational(num_steps=4, figures=True, sample_check_draws=8),
