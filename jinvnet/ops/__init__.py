@@ -5,7 +5,9 @@ Every module exposes `forward(params, x) -> (y, log_det)` and
 of shape (..., height, width, channels) and log-dets of the batch shape. Inputs and
 parameters are float32 or float64 (log-dets in the input's dtype); integer and
 half-precision (float16, bfloat16) ones raise a ValueError at trace time asking for a
-float32 cast, as do `init(..., dtype=...)` calls with those dtypes.
+float32 cast, as do `init(..., dtype=...)` calls with those dtypes. Two modules are
+building blocks rather than transforms: `conv_net` (the coupling network) and
+`small_linalg` (inverse and log|det| of batches of small matrices without LAPACK).
 """
 
 from jinvnet.ops import (
@@ -29,6 +31,7 @@ from jinvnet.ops import (
     quad_coupling,
     reversible_stack,
     revnet,
+    small_linalg,
     sneaky_relu,
     split_prior,
     squeeze,
@@ -55,6 +58,7 @@ __all__ = [
     "quad_coupling",
     "reversible_stack",
     "revnet",
+    "small_linalg",
     "sneaky_relu",
     "split_prior",
     "squeeze",
