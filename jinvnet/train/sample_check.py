@@ -16,6 +16,7 @@ summary.json and warns when any count is non-zero.
 
 import dataclasses
 import functools
+import warnings
 
 import distrax
 import jax
@@ -148,9 +149,26 @@ def inverse_lipschitz(
       x: test images (batch, h, w, c).
       key: PRNG key of the power iteration.
       num_iterations: power-iteration steps (default 10).
+
+    Returns:
+      The estimate; NaN, with a warning, when f^{-1} has no forward-mode derivative
+      (the estimate needs Jacobian-vector products; MintNet's fixed-point inverse
+      defines only a reverse-mode rule).
     """
-    _, inverse = jax.jit(
-        lambda x, key: lipschitz_estimates(flow, x, key, num_iterations=num_iterations)
-    )(x, key)
+    try:
+        _, inverse = jax.jit(
+            lambda x, key: lipschitz_estimates(
+                flow, x, key, num_iterations=num_iterations
+            )
+        )(x, key)
+    except TypeError as error:
+        if "custom_vjp" not in str(error):
+            raise
+        warnings.warn(
+            "inverse Lipschitz estimate skipped (NaN): the flow's inverse has no "
+            f"forward-mode derivative ({error})",
+            stacklevel=2,
+        )
+        return float("nan")
     inverse = np.asarray(inverse, np.float64)
     return float(inverse.max()) if np.all(np.isfinite(inverse)) else float("inf")

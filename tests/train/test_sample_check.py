@@ -6,6 +6,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from jinvnet import models, train
 from jinvnet.train import sample_check
@@ -67,6 +68,19 @@ def test_healthy_flow_reports_nothing():
     x = jax.random.normal(jax.random.PRNGKey(1), (3, *SHAPE))
     lipschitz = sample_check.inverse_lipschitz(flow, x, jax.random.PRNGKey(2))
     np.testing.assert_allclose(lipschitz, 0.5, rtol=1e-5)
+
+
+def test_lipschitz_is_nan_with_a_warning_when_the_inverse_is_reverse_mode_only():
+    @jax.custom_vjp
+    def halve(y):
+        return y / 2.0
+
+    halve.defvjp(lambda y: (y / 2.0, None), lambda _, g: (g / 2.0,))
+    flow = _elementwise(lambda x: 2.0 * x, halve)
+    x = jax.random.normal(jax.random.PRNGKey(1), (3, *SHAPE))
+    with pytest.warns(UserWarning, match="no forward-mode derivative"):
+        lipschitz = sample_check.inverse_lipschitz(flow, x, jax.random.PRNGKey(2))
+    assert np.isnan(lipschitz)
 
 
 class _TanhDensity(nn.Module):
