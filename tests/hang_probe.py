@@ -41,21 +41,22 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     model = models.FlowDensity(MODELS[args.model]())
     images = np.random.default_rng(0).uniform(size=(args.batch, 28, 28, 1))
+    images = images.astype(np.float32)
     start = time.time()
     history = training.train_metrics(
         model,
         "density",
-        {"image": images.astype(np.float32)},
+        {"image": images},
         steps=args.steps,
         learning_rate=1e-3,
     )
     losses = [metrics["loss"] for metrics in history]
     print(f"trained {len(losses)} steps in {time.time() - start:.1f} s", flush=True)
-    variables = model.init(jax.random.PRNGKey(0), images.astype(np.float32))
+    variables = model.init(jax.random.PRNGKey(0), images)
 
     @jax.jit
     def sample(key):
-        return model.apply(variables, images.astype(np.float32)).sample(
+        return model.apply(variables, images).sample(
             seed=key, sample_shape=(args.batch,)
         )
 
