@@ -186,6 +186,7 @@ def main(argv: list[str] | None = None) -> dict | None:
         with _console_logging():
             summary = evaluation.evaluate_run(config, args.workdir)
         print(f"\n{args.workdir}: checkpoint step {summary['step']}")
+        print(recipe(config))
         _print_test_metrics(summary)
         print(f"wrote {args.workdir}/eval/: samples_T*.png, interpolation.png, ...")
         print(json.dumps(summary))
@@ -199,6 +200,7 @@ def main(argv: list[str] | None = None) -> dict | None:
         f"{summary['num_devices']} device(s), "
         f"{summary['params']} parameters"
     )
+    print(recipe(config))
     _print_test_metrics(summary)
     print(
         f"wrote {args.workdir}/: samples_T*.png, reconstructions.png, loss_curve.png, "
@@ -206,6 +208,25 @@ def main(argv: list[str] | None = None) -> dict | None:
     )
     print(json.dumps(summary))
     return summary
+
+
+def recipe(config: ml_collections.ConfigDict) -> str:
+    """The run's main choices in one line, so two runs' summaries can be told apart.
+
+    Model (factory and arguments), data and dequantisation, objective, steps,
+    optimiser, learning rate and schedule, batch size, EMA and seed.
+    """
+    kwargs = ", ".join(f"{k}={v!r}" for k, v in sorted(config.model.kwargs.items()))
+    optim = config.optim
+    schedule = f"{optim.warmup_steps} warm-up steps, {optim.decay} decay"
+    ema = f"EMA {optim.ema_decay}" if optim.ema_decay else "no EMA"
+    return (
+        f"recipe: {config.objective} model {config.model.factory}({kwargs}) on "
+        f"{config.data.name}, {config.data.dequantization} dequantisation; "
+        f"{config.train.num_steps:,} steps of {optim.name} at learning rate "
+        f"{optim.learning_rate:g} ({schedule}), batch {config.train.batch_size}, "
+        f"{ema}, seed {config.seed}"
+    )
 
 
 def _print_test_metrics(summary: dict) -> None:
@@ -220,10 +241,38 @@ def _print_test_metrics(summary: dict) -> None:
         )
     if "accuracy" in test:
         print(f"test accuracy: {test['accuracy']:.4f}")
+    _print_sample_scores(summary)
     for key, value in summary.items():
         if key.startswith(("samples_nonfinite_T", "samples_unstable_T")) and value:
             drawn = summary[key.replace(key.split("_T")[0], "samples_drawn")]
             print(f"WARNING: {key} = {value} of {drawn} samples")
+
+
+def _print_sample_scores(summary: dict) -> None:
+    """Prints the digit classifier's scores (`sample_score`), when the run has them.
+
+    One line per temperature's samples and one for the test digits.
+    """
+    prefixes = [
+        key[: -len("_confident_share")]
+        for key in summary
+        if key.startswith("sample_score_") and key.endswith("_confident_share")
+    ]
+    for prefix in prefixes:
+        share = summary[f"{prefix}_confident_share"]
+        counts = summary[f"{prefix}_label_counts"]
+        what = prefix[len("sample_score_") :]
+        what = (
+            "test digits"
+            if what == "test"
+            else f"samples at {what.replace('T', 'T = ')}"
+        )
+        histogram = " ".join(f"{k}:{n}" for k, n in enumerate(counts))
+        print(
+            f"digit classifier on {what}: {share:.1%} confident (p >= 0.9), "
+            f"{summary[f'{prefix}_labels_present']} of {len(counts)} labels "
+            f"present ({histogram})"
+        )
 
 
 if __name__ == "__main__":

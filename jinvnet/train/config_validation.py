@@ -72,7 +72,7 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
     be 0 (`keep_best`, `eval_max_batches`, `warmup_steps`, `image_size`, `seed`)
     non-negative integers; rates and norms finite numbers in range; the
     objective, optimiser and decay known names; temperatures a non-empty
-    sequence of positive numbers; the two switches booleans. The dataset and
+    sequence of positive numbers; the switches booleans. The dataset and
     model names are checked where they are looked up (`load_dataset`,
     `build_model`), which also happens before training starts.
 
@@ -119,8 +119,8 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
         _positive_int(f"train.{name}", train[name])
     for name in ("keep_best", "eval_max_batches"):
         _non_negative_int(f"train.{name}", train[name])
-    for name in ("tensorboard", "figures"):
-        _flag(f"train.{name}", train[name])
+    for name in ("tensorboard", "figures", "sample_score"):
+        _flag(f"train.{name}", train.get(name, True))
     temperatures = train.temperatures
     if not (
         isinstance(temperatures, (tuple, list))

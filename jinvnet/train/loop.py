@@ -24,7 +24,7 @@ import numpy as np
 from tqdm import tqdm
 
 from jinvnet import data, models
-from jinvnet.train import parallel, plots, sample_check
+from jinvnet.train import parallel, plots, sample_check, sample_score
 from jinvnet.train.checkpoint import Checkpointer
 from jinvnet.train.config_validation import validate_config
 from jinvnet.train.metrics_log import MetricsLog
@@ -147,7 +147,10 @@ def sample_figures(
 
     Draws `train.sample_check_draws` samples per temperature (`sample_check`), warns
     when any is non-finite or fails the round trip, and returns the counts, the
-    reconstruction error of test images and the inverse Lipschitz estimate.
+    reconstruction error of test images and the inverse Lipschitz estimate. With
+    `train.sample_score` and a classifier shipped for the dataset
+    (`sample_score.packaged`), every draw is also classified, and the test images'
+    own score is the reference ("sample_score_test_*").
     """
     test_batch = next(
         data.eval_batches(
@@ -167,6 +170,15 @@ def sample_figures(
     latent_shape = dist.distribution.event_shape
 
     stats = {}
+    classifier = (
+        sample_score.packaged(dataset.name, dataset.image_shape, dataset.num_bins)
+        if config.train.get("sample_score", True)
+        else None
+    )
+    if classifier is not None:
+        test_pixels = dataset.test.get(np.arange(len(dataset.test)))["image"]
+        reference = sample_score.score(classifier.pixel_probabilities(test_pixels))
+        stats.update(reference.as_dict("sample_score_test"))
     key = jax.random.PRNGKey(config.seed + 2)
     for temperature in config.train.temperatures:
         check = sample_check.check_samples(
@@ -176,6 +188,7 @@ def sample_figures(
             temperature,
             num_draws=max(config.train.sample_check_draws, config.train.num_samples),
             keep=config.train.num_samples,
+            classify=classifier.sample_probabilities if classifier else None,
         )
         stats.update(check.as_dict())
         if check.warning():

@@ -17,6 +17,7 @@ summary.json and warns when any count is non-zero.
 import dataclasses
 import functools
 import warnings
+from typing import Callable
 
 import distrax
 import jax
@@ -25,6 +26,7 @@ import numpy as np
 
 from jinvnet.diagnostics.lipschitz import lipschitz_estimates
 from jinvnet.diagnostics.reconstruction import event_norm
+from jinvnet.train.sample_score import SampleScore, score
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,6 +42,7 @@ class SampleCheck:
       max_round_trip_error: the largest finite relative round-trip error (0 when
         none is finite).
       images: the first draws, (keep, h, w, c), for figures.
+      score: how a digit classifier labels all draws (`sample_score`), or None.
     """
 
     temperature: float
@@ -48,16 +51,20 @@ class SampleCheck:
     unstable: int
     max_round_trip_error: float
     images: np.ndarray
+    score: SampleScore | None = None
 
     def as_dict(self) -> dict[str, float]:
         """Summary fields keyed with the temperature, e.g. "samples_nonfinite_T1.0"."""
         suffix = f"_T{self.temperature}"
-        return {
+        fields = {
             f"samples_drawn{suffix}": self.num_draws,
             f"samples_nonfinite{suffix}": self.nonfinite,
             f"samples_unstable{suffix}": self.unstable,
             f"samples_max_round_trip_error{suffix}": self.max_round_trip_error,
         }
+        if self.score is not None:
+            fields.update(self.score.as_dict(f"sample_score{suffix}"))
+        return fields
 
     def warning(self) -> str | None:
         """A one-line warning when any sample was non-finite or unstable."""
@@ -95,6 +102,7 @@ def check_samples(
     batch_size: int = 256,
     keep: int = 64,
     error_threshold: float = 1e-3,
+    classify: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> SampleCheck:
     """Draws `num_draws` samples x = g(T z) and counts the non-finite and unstable ones.
 
@@ -107,6 +115,9 @@ def check_samples(
       batch_size: samples per compiled call (default 256).
       keep: how many of the first samples to return for figures (default 64).
       error_threshold: largest acceptable relative round-trip error (1e-3).
+      classify: maps samples (n, h, w, c) to class probabilities (n, classes),
+        e.g. `sample_score.Classifier.sample_probabilities`; every draw is then
+        scored (`SampleCheck.score`). None (default): no score.
 
     Returns:
       A `SampleCheck`.
@@ -115,7 +126,7 @@ def check_samples(
         raise ValueError(f"check_samples: temperature must be >= 0, got {temperature}")
     draw = _drawer(flow, tuple(latent_shape), batch_size)
 
-    images, nonfinite, unstable, worst = [], 0, 0, 0.0
+    images, probabilities, nonfinite, unstable, worst = [], [], 0, 0, 0.0
     for i in range(-(-num_draws // batch_size)):
         count = min(batch_size, num_draws - i * batch_size)
         x, finite, error = jax.device_get(
@@ -129,6 +140,8 @@ def check_samples(
             worst = max(worst, float(finite_errors.max()))
         if sum(len(b) for b in images) < keep:
             images.append(x[:count])
+        if classify is not None:
+            probabilities.append(classify(x[:count]))
     return SampleCheck(
         temperature=temperature,
         num_draws=num_draws,
@@ -136,6 +149,7 @@ def check_samples(
         unstable=unstable,
         max_round_trip_error=worst,
         images=np.concatenate(images)[:keep],
+        score=score(np.concatenate(probabilities)) if classify else None,
     )
 
 

@@ -30,7 +30,7 @@ def test_best_step_is_the_lowest_test_loss_on_disk(tmp_path):
 
 @pytest.mark.slow
 def test_eval_only_restores_the_best_checkpoint_and_writes_figures(
-    tmp_path, monkeypatch
+    tmp_path, monkeypatch, capsys
 ):
     config = tiny_config(num_steps=4, checkpoint_every=2, keep_last=3)
     config.train.sample_check_draws = 16
@@ -48,6 +48,21 @@ def test_eval_only_restores_the_best_checkpoint_and_writes_figures(
     assert summary["step"] == best
     np.testing.assert_allclose(summary["test"]["bits_per_dim"], tests[best], rtol=1e-6)
     assert summary["samples_nonfinite_T1.0"] == 0
+    out = capsys.readouterr().out
+    # The recipe's main choices, so that two runs' printouts can be told apart.
+    assert (
+        "recipe: density model single_scale_glow(hidden_channels=8, num_steps=1) on "
+        "digits, uniform dequantisation; 4 steps of adam at learning rate 0.001 "
+        "(2 warm-up steps, constant decay), batch 8, no EMA, seed 0"
+    ) in out
+    # The packaged digits classifier scores the samples and the test digits.
+    scored = summary["sample_score_T1.0_label_counts"]
+    assert sum(scored) == round(16 * summary["sample_score_T1.0_confident_share"])
+    assert sum(summary["sample_score_test_label_counts"]) == round(
+        len(dataset.test) * summary["sample_score_test_confident_share"]
+    )
+    assert "digit classifier on samples at T = 1.0:" in out
+    assert "digit classifier on test digits:" in out
     for name in ("samples_T1.0.png", "interpolation.png", "summary.json"):
         assert (tmp_path / "eval" / name).stat().st_size > 0, name
     assert not (tmp_path / "samples_T1.0.png").exists()  # figures=False in training
