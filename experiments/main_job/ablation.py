@@ -32,6 +32,7 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     "lr3e-3": ("--config.optim.learning_rate=3e-3",),
     "lr4e-3": ("--config.optim.learning_rate=4e-3",),
     "unbounded_scale": ("--config.model.kwargs.coupling_min_scale=0.0",),
+    "learned_base": ("--config.model.kwargs.learned_base=True",),
     "variational_dequantization": ("--config.data.dequantization=variational",),
     "width96_depth6": (
         "--config.model.kwargs.hidden_channels=96",

@@ -12,6 +12,7 @@ from jinvnet.models.cinc import CInCConv
 from jinvnet.models.conv1x1 import Conv1x1, Conv1x1LU
 from jinvnet.models.coupling import AdditiveCoupling, AffineCoupling, QuadCoupling
 from jinvnet.models.density import FlowDensity, standard_normal
+from jinvnet.models.diagonal_base import DiagonalGaussianBase
 from jinvnet.models.downsampling import Checkerboard, IAvgPool2d
 from jinvnet.models.emerging import EmergingConv
 from jinvnet.models.fft_conv import FFTConv
@@ -47,6 +48,7 @@ __all__ = [
     "Conv1x1",
     "Conv1x1LU",
     "Dequantizer",
+    "DiagonalGaussianBase",
     "EmergingConv",
     "FFTConv",
     "FlowDensity",

@@ -32,6 +32,7 @@ from jinvnet.models.actnorm import ActNorm
 from jinvnet.models.cinc import CInCConv
 from jinvnet.models.conv1x1 import Conv1x1LU
 from jinvnet.models.coupling import AffineCoupling, QuadCoupling
+from jinvnet.models.diagonal_base import DiagonalGaussianBase
 from jinvnet.models.emerging import EmergingConv
 from jinvnet.models.fft_conv import FFTConv
 from jinvnet.models.reshaping import Logit, Squeeze
@@ -171,6 +172,9 @@ class MultiScaleFlow(nn.Module):
         s = m + (1 - m) sigmoid(h + 2), which bounds each coupling's inverse
         expansion by 1/m against exploding samples (`ops.affine_coupling`); 0
         (default) is Glow's scale. Ignored by quad coupling.
+      learned_base: if True, the chain ends with `DiagonalGaussianBase`, a learned
+        mean and scale per latent entry, so the base is N(mu, diag sigma^2) rather
+        than N(0, I) (as normflows' and Glow's learned priors); False (default).
 
     Examples:
       >>> import jax, jax.numpy as jnp
@@ -192,6 +196,7 @@ class MultiScaleFlow(nn.Module):
     inverse_method: str = "fast"
     logit_alpha: float | None = None
     coupling_min_scale: float = 0.0
+    learned_base: bool = False
 
     @nn.compact
     def __call__(self, x: jax.Array) -> distrax.Bijector:
@@ -214,7 +219,10 @@ class MultiScaleFlow(nn.Module):
             coupling_min_scale=self.coupling_min_scale,
             name="level0",
         )(x)
-        return distrax.Chain([levels, *preprocessing]) if preprocessing else levels
+        chain = [levels, *preprocessing]  # distrax applies the last one first
+        if self.learned_base:
+            chain.insert(0, DiagonalGaussianBase(name="base")(x))
+        return distrax.Chain(chain) if len(chain) > 1 else levels
 
 
 def _check_config(flow: MultiScaleFlow, x: Any) -> None:
@@ -231,6 +239,10 @@ def _check_config(flow: MultiScaleFlow, x: Any) -> None:
         raise ValueError(
             f"{name}: inverse_method must be one of {INVERSE_METHODS}, got "
             f"{flow.inverse_method!r}"
+        )
+    if not isinstance(flow.learned_base, bool):
+        raise ValueError(
+            f"{name}: learned_base must be True or False, got {flow.learned_base!r}"
         )
     if len(x.shape) != 4:
         raise ValueError(
@@ -306,6 +318,7 @@ def _preset(name: str, conv: str, coupling: str, summary: str):
         inverse_method: str = "fast",
         logit_alpha: float | None = None,
         coupling_min_scale: float = 0.0,
+        learned_base: bool = False,
     ) -> MultiScaleFlow:
         return MultiScaleFlow(
             num_levels=num_levels,
@@ -316,6 +329,7 @@ def _preset(name: str, conv: str, coupling: str, summary: str):
             inverse_method=inverse_method,
             logit_alpha=logit_alpha,
             coupling_min_scale=coupling_min_scale,
+            learned_base=learned_base,
         )
 
     make.__name__ = make.__qualname__ = name
@@ -332,6 +346,8 @@ def _preset(name: str, conv: str, coupling: str, summary: str):
         (`MultiScaleFlow.logit_alpha`); None (default) for none.
       coupling_min_scale: lower bound of the affine couplings' scale
         (`MultiScaleFlow.coupling_min_scale`; default 0, Glow's scale).
+      learned_base: a learned diagonal Gaussian base
+        (`MultiScaleFlow.learned_base`; default False, N(0, I)).
     """
     return make
 
