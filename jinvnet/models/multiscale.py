@@ -38,12 +38,14 @@ from jinvnet.models.fft_conv import FFTConv
 from jinvnet.models.reshaping import Logit, Squeeze
 from jinvnet.models.sequential import Sequential, propagate
 from jinvnet.models.split import ActOnChannels, SplitPrior
+from jinvnet.ops import cinc as cinc_op
 from jinvnet.ops import emerging as emerging_op
 
 CONVS = ("1x1", "emerging", "cinc", "fft")
 COUPLINGS = ("affine", "quad")
-# The solvers that CInC and emerging convolutions share (cinc adds "filter").
-INVERSE_METHODS = emerging_op.METHODS  # ("fast", "rows", "wavefront", "scan")
+# Each convolution's inverse solvers; CInC adds "filter" to the ones they share.
+_SOLVERS = {"cinc": cinc_op.METHODS, "emerging": emerging_op.METHODS}
+INVERSE_METHODS = cinc_op.METHODS  # ("fast", "rows", "wavefront", "filter", "scan")
 
 
 def _convs(kind: str, inverse_method: str) -> list[nn.Module]:
@@ -161,9 +163,10 @@ class MultiScaleFlow(nn.Module):
       hidden_channels: width of the coupling conditioners (default 512).
       prior_hidden_channels: width of the split priors' conditioners; None (the
         default) uses `hidden_channels`.
-      inverse_method: one of `INVERSE_METHODS`: "fast" (default), "rows",
-        "wavefront" or "scan" (the sequential reference), passed to the CInC and
-        emerging convolutions (`ops.cinc`); ignored by the others.
+      inverse_method: the CInC or emerging convolution's solver: "fast"
+        (default), "rows", "wavefront" or "scan" (the sequential reference), and
+        for CInC also "filter" (`ops.cinc.METHODS`, `ops.emerging.METHODS`);
+        ignored by the other convolutions.
       logit_alpha: if set, the flow starts with the logit transform
         y = logit(alpha + (1 - 2 alpha)(x + 1/2)) (`ops.logit`, RealNVP) of the
         pixels in [-1/2, 1/2); its log-det is part of the flow's, so bits/dim is
@@ -235,10 +238,11 @@ def _check_config(flow: MultiScaleFlow, x: Any) -> None:
         raise ValueError(
             f"{name}: coupling must be one of {COUPLINGS}, got {flow.coupling!r}"
         )
-    if flow.inverse_method not in INVERSE_METHODS:
+    solvers = _SOLVERS.get(flow.conv, INVERSE_METHODS)
+    if flow.inverse_method not in solvers:
         raise ValueError(
-            f"{name}: inverse_method must be one of {INVERSE_METHODS}, got "
-            f"{flow.inverse_method!r}"
+            f"{name}: inverse_method must be one of {solvers} for conv "
+            f"{flow.conv!r}, got {flow.inverse_method!r}"
         )
     if not isinstance(flow.learned_base, bool):
         raise ValueError(

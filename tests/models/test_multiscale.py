@@ -266,3 +266,24 @@ def test_raises_if_learned_base_is_not_a_bool():
     x = jnp.zeros((1, 8, 8, 1))
     with pytest.raises(ValueError, match="learned_base must be True or False"):
         _tiny(learned_base="yes").init(jax.random.PRNGKey(0), x)
+
+
+def test_cinc_flow_takes_the_filter_solver_and_matches_the_scan_reference():
+    x = jax.random.normal(jax.random.PRNGKey(0), (2, 4, 4, 1))
+    filtered = _tiny(conv="cinc", steps_per_level=1, inverse_method="filter")
+    variables = _trained_like(filtered, x)
+    reference = _tiny(conv="cinc", steps_per_level=1, inverse_method="scan")
+    z = filtered.apply(variables, x).forward(x)
+    np.testing.assert_allclose(
+        filtered.apply(variables, z).inverse(z),
+        reference.apply(variables, z).inverse(z),
+        rtol=0,
+        atol=roundoff(jnp.float32, x, ulps=1024),
+    )
+
+
+def test_raises_if_the_solver_is_not_the_convolutions():
+    x = jnp.zeros((1, 8, 8, 1))
+    flow = _tiny(conv="emerging", inverse_method="filter")
+    with pytest.raises(ValueError, match="inverse_method must be one of .* 'emerging'"):
+        flow.init(jax.random.PRNGKey(0), x)
