@@ -33,6 +33,8 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     "lr4e-3": ("--config.optim.learning_rate=4e-3",),
     "unbounded_scale": ("--config.model.kwargs.coupling_min_scale=0.0",),
     "learned_base": ("--config.model.kwargs.learned_base=True",),
+    "logit_alpha_0.05": ("--config.model.kwargs.logit_alpha=0.05",),
+    "logit_alpha_1e-3": ("--config.model.kwargs.logit_alpha=1e-3",),
     "variational_dequantization": ("--config.data.dequantization=variational",),
     "width96_depth6": (
         "--config.model.kwargs.hidden_channels=96",
