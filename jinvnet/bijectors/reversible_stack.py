@@ -4,7 +4,7 @@ import functools
 
 from jinvnet.bijectors._op_bijector import OpBijector
 from jinvnet.ops import reversible_stack
-from jinvnet.ops.reversible_stack import Block
+from jinvnet.ops.block import Block
 
 
 class ReversibleStack(OpBijector):

@@ -5,15 +5,17 @@ Every module exposes `forward(params, x) -> (y, log_det)` and
 of shape (..., height, width, channels) and log-dets of the batch shape. Inputs and
 parameters are float32 or float64 (log-dets in the input's dtype); integer and
 half-precision (float16, bfloat16) ones raise a ValueError at trace time asking for a
-float32 cast, as do `init(..., dtype=...)` calls with those dtypes. Two modules are
-building blocks rather than transforms: `conv_net` (the coupling network) and
-`small_linalg` (inverse and log|det| of batches of small matrices without LAPACK).
+float32 cast, as do `init(..., dtype=...)` calls with those dtypes. Three modules are
+building blocks rather than transforms: `block` (`Block`, an op given as its two
+functions), `conv_net` (the coupling network) and `small_linalg` (inverse and
+log|det| of batches of small matrices without LAPACK).
 """
 
 from jinvnet.ops import (
     actnorm,
     additive_coupling,
     affine_coupling,
+    block,
     checkerboard,
     cinc,
     conditional_coupling,
@@ -41,6 +43,7 @@ __all__ = [
     "actnorm",
     "additive_coupling",
     "affine_coupling",
+    "block",
     "checkerboard",
     "cinc",
     "conditional_coupling",

@@ -31,7 +31,7 @@ import jax.numpy as jnp
 
 from jinvnet import _validation
 from jinvnet.ops import conv_net
-from jinvnet.ops.reversible_stack import Block
+from jinvnet.ops.block import Block
 
 _NAME = "conditional_coupling"
 SCALE_BOUND = 3.0

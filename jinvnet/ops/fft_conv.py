@@ -55,7 +55,7 @@ import numpy as np
 
 from jinvnet import _validation
 from jinvnet.ops import small_linalg
-from jinvnet.ops.reversible_stack import Block
+from jinvnet.ops.block import Block
 
 _NAME = "fft_conv"
 LOG_DET_METHODS = ("complex", "lifting", "rfft")

@@ -15,7 +15,7 @@ as in i-RevNet, so the next block transforms the other half. The block is the
 downsampled half, where the paper's F is a strided convolution on x2.
 
 Params: `coupling.Params` of an additive coupling on c' channels.
-`block` and `downsampling_block` are the two variants as `reversible_stack.Block`s.
+`block` and `downsampling_block` are the two variants as `ops.block.Block`s.
 """
 
 import functools
@@ -26,7 +26,7 @@ import jax.numpy as jnp
 
 from jinvnet import _validation
 from jinvnet.ops import additive_coupling, coupling, squeeze
-from jinvnet.ops.reversible_stack import Block
+from jinvnet.ops.block import Block
 
 _NAME = "irevnet"
 

@@ -21,27 +21,20 @@ memory-saving path supports reverse-mode autodiff only (`jax.grad`, `jax.vjp`); 
 
 A block is any object with `forward(params, x) -> (y, log_det)` and
 `inverse(params, y) -> (x, log_det)` that keeps the shape of x: an op module such as
-`jinvnet.ops.additive_coupling` or a `Block` of two functions (`ops.revnet.additive`).
+`jinvnet.ops.additive_coupling` or an `ops.block.Block` of two functions
+(`ops.revnet.additive`).
 """
 
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable
 
 import chex
 import jax
 import jax.numpy as jnp
 
 from jinvnet import _validation
+from jinvnet.ops.block import Block, OpFn
 
 _NAME = "reversible_stack"
-
-OpFn = Callable[[Any, jax.Array], tuple[jax.Array, jax.Array]]
-
-
-class Block(NamedTuple):
-    """The forward and inverse functions of a shape-preserving block."""
-
-    forward: OpFn
-    inverse: OpFn
 
 
 def init(

@@ -21,7 +21,7 @@ coupling steps of `additive_coupling` / `affine_coupling` with the halves swappe
 before each: coupling_F([x2, x1]) = [x2, y1], then coupling_G([y1, x2]) = [y1, y2].
 
 Params: `Params(f, g)`, two `coupling.Params` for c channels. `additive` and
-`affine` (or `block(coupling)`) are the two blocks as `reversible_stack.Block`s.
+`affine` (or `block(coupling)`) are the two blocks as `ops.block.Block`s.
 """
 
 import functools
@@ -34,7 +34,7 @@ import jax.numpy as jnp
 
 from jinvnet import _validation
 from jinvnet.ops import additive_coupling, affine_coupling, coupling
-from jinvnet.ops.reversible_stack import Block
+from jinvnet.ops.block import Block
 
 _NAME = "revnet"
 _COUPLINGS = {"additive": additive_coupling, "affine": affine_coupling}
