@@ -36,6 +36,8 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     "logit_alpha_0.05": ("--config.model.kwargs.logit_alpha=0.05",),
     "logit_alpha_1e-3": ("--config.model.kwargs.logit_alpha=1e-3",),
     "variational_dequantization": ("--config.data.dequantization=variational",),
+    # Not a change at equal budget: the ceiling of the recipe at 3x the steps.
+    "steps_5400": ("--config.train.num_steps=5400",),
     "width96_depth6": (
         "--config.model.kwargs.hidden_channels=96",
         "--config.model.kwargs.steps_per_level=6",
