@@ -36,6 +36,23 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     "logit_alpha_0.05": ("--config.model.kwargs.logit_alpha=0.05",),
     "logit_alpha_1e-3": ("--config.model.kwargs.logit_alpha=1e-3",),
     "variational_dequantization": ("--config.data.dequantization=variational",),
+    "variational_small": (  # a quarter of the dequantiser's couplings' width x depth
+        "--config.data.dequantization=variational",
+        "--config.data.dequantizer_hidden_channels=16",
+        "--config.data.dequantizer_steps=2",
+    ),
+    # Variational dequantisation at the main job's wall time: its step costs 1.98x
+    # (1.41x with the small dequantiser), so 900 (1,250) steps fit (step_time.py).
+    "variational_900": (
+        "--config.data.dequantization=variational",
+        "--config.train.num_steps=900",
+    ),
+    "variational_small_1250": (
+        "--config.data.dequantization=variational",
+        "--config.data.dequantizer_hidden_channels=16",
+        "--config.data.dequantizer_steps=2",
+        "--config.train.num_steps=1250",
+    ),
     # Not a change at equal budget: the ceiling of the recipe at 3x the steps.
     "steps_5400": ("--config.train.num_steps=5400",),
     "width96_depth6": (
