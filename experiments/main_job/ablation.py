@@ -53,6 +53,19 @@ VARIANTS: dict[str, tuple[str, ...]] = {
         "--config.data.dequantizer_steps=2",
         "--config.train.num_steps=1250",
     ),
+    "variational_small_1250_lr3e-3": (
+        "--config.data.dequantization=variational",
+        "--config.data.dequantizer_hidden_channels=16",
+        "--config.data.dequantizer_steps=2",
+        "--config.train.num_steps=1250",
+        "--config.optim.learning_rate=3e-3",
+    ),
+    "variational_tiny_1450": (  # width 8, 2 couplings
+        "--config.data.dequantization=variational",
+        "--config.data.dequantizer_hidden_channels=8",
+        "--config.data.dequantizer_steps=2",
+        "--config.train.num_steps=1450",
+    ),
     # Not a change at equal budget: the ceiling of the recipe at 3x the steps.
     "steps_5400": ("--config.train.num_steps=5400",),
     "width96_depth6": (
