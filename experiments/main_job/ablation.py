@@ -1,16 +1,17 @@
 """One change at a time to the README main job, several seeds each: where do bits go?
 
-Each variant is the main job's command plus a few `--config.x=y` overrides
-(`VARIANTS`). Every (variant, seed) trains in its own subprocess into
-<workdir>/<variant>/seed_<n>; a finished run (summary.json present) is skipped, and
-an interrupted one resumes from its checkpoint, so the table can be completed over
-several sessions. `--jobs 2` runs two at a time, each pinned to its own core (step
-counts, not wall times, are compared). The table (test bits/dim mean ± std over the
-finished seeds, next to the per-pixel baseline, the sample counts and the digit
-classifier's score at T = 0.7) goes to <workdir>/ablation.md and .json.
+Each variant is the main job's command on `BASE_CONFIG` (its recipe with uniform
+dequantisation) plus a few `--config.x=y` overrides (`VARIANTS`). Every (variant,
+seed) trains in its own subprocess into <workdir>/<variant>/seed_<n>; a finished
+run (summary.json present) is skipped, and an interrupted one resumes from its
+checkpoint, so the table can be completed over several sessions. `--jobs 2` runs
+two at a time, each pinned to its own core (step counts, not wall times, are
+compared). The table (test bits/dim mean ± std over the finished seeds, next to
+the per-pixel baseline, the sample counts and the digit classifier's score at
+T = 0.7) goes to <workdir>/ablation.md and .json.
 
     python -m experiments.main_job.ablation --workdir runs/ablation --seeds 0,1 \
-        --variants main,glow,lr3e-3 --jobs 2
+        --variants uniform,glow,lr3e-3 --jobs 2
     python -m experiments.main_job.ablation --workdir runs/ablation --table_only
 """
 
@@ -24,10 +25,13 @@ import sys
 
 import numpy as np
 
-from jinvnet.train import __main__ as cli
+# Every variant changes this config: the README main job's recipe with uniform
+# dequantisation (the main job until 2026-12-03, when variational dequantisation,
+# measured here, replaced it).
+BASE_CONFIG = "mnist5k_cinc_uniform"
 
 VARIANTS: dict[str, tuple[str, ...]] = {
-    "main": (),  # mnist5k_cinc as the README runs it
+    "uniform": (),  # BASE_CONFIG: the main job until 2026-12-03
     "glow": ("--config.model.factory=multiscale.glow",),
     "lr3e-3": ("--config.optim.learning_rate=3e-3",),
     "lr4e-3": ("--config.optim.learning_rate=4e-3",),
@@ -93,7 +97,7 @@ def train(
             sys.executable,
             "-m",
             "jinvnet.train",
-            f"--config={cli.MAIN_JOB_CONFIG}",
+            f"--config={BASE_CONFIG}",
             f"--workdir={directory}",
             "--no_progress",
             f"--config.seed={seed}",

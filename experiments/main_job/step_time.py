@@ -6,7 +6,8 @@ Builds each variant's model, objective and optimiser as the trainer does
 alike) and prints the median seconds per step and the ratio to the first variant,
 with how many steps of it fit in the main job's 1,800-step wall time.
 
-    python -m experiments.main_job.step_time --variants main,variational_dequantization
+    python -m experiments.main_job.step_time \
+        --variants uniform,variational_dequantization,variational_small
 """
 
 import argparse
@@ -18,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from experiments._timing import interleaved
-from experiments.main_job.ablation import VARIANTS
+from experiments.main_job.ablation import BASE_CONFIG, VARIANTS
 from jinvnet import data
 from jinvnet.train import __main__ as cli
 from jinvnet.train import configs, loop, parallel
@@ -30,8 +31,8 @@ _MAIN_JOB_STEPS = 1800
 
 
 def variant_config(variant: str):
-    """The main job's config with the variant's overrides applied."""
-    config = configs.get_config(cli.MAIN_JOB_CONFIG)
+    """The ablation's base config with the variant's overrides applied."""
+    config = configs.get_config(BASE_CONFIG)
     cli._apply_overrides(config, list(VARIANTS[variant]))
     return config
 
@@ -72,7 +73,7 @@ def stepper(config, dataset: data.Dataset):
 
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variants", default="main,variational_dequantization")
+    parser.add_argument("--variants", default="uniform,variational_dequantization")
     parser.add_argument("--repeats", type=int, default=20)
     args = parser.parse_args(argv)
     variants = args.variants.split(",")

@@ -512,8 +512,17 @@ def baselines(dataset: data.Dataset, limit: int = 10000) -> dict[str, float]:
     return result
 
 
+# Trainer fields that cannot change a table run's result (tables train with figures
+# off): left out of the run's identity, so that adding one keeps finished runs.
+_NOT_RESULT_FIELDS = ("sample_score",)
+
+
 def _config_json(config: ml_collections.ConfigDict) -> dict:
-    return json.loads(config.to_json_best_effort())
+    """The config as JSON, without `_NOT_RESULT_FIELDS` (the run's identity)."""
+    fields = json.loads(config.to_json_best_effort())
+    for name in _NOT_RESULT_FIELDS:
+        fields["train"].pop(name, None)
+    return fields
 
 
 def run_once(

@@ -233,7 +233,12 @@ def _print_test_metrics(summary: dict) -> None:
     """Test bits/dim next to the categorical baseline, accuracy, sample warnings."""
     test = summary["test"]
     if "bits_per_dim" in test:
-        print(f"test bits/dim: {test['bits_per_dim']:.4f}")
+        bound = (
+            " (variational bound)"
+            if summary.get("dequantization") == "variational"
+            else ""
+        )
+        print(f"test bits/dim{bound}: {test['bits_per_dim']:.4f}")
     if "categorical_baseline_bits_per_dim" in summary:
         print(
             f"per-pixel independent categorical baseline (same split): "

@@ -163,6 +163,7 @@ def evaluate_run(
     summary = {
         "step": step,
         "dataset": dataset.name,
+        "dequantization": config.data.dequantization,  # variational: a bound
         "test": loop.evaluate(
             eval_step, variables, dataset.test, dataset.num_bins, mesh, config
         ),

@@ -21,10 +21,10 @@ _TINY = [  # the tiny digits flow of the main-job benchmark's smoke run
 
 
 def test_runs_each_variant_once_and_tables_their_summaries(tmp_path, monkeypatch):
-    argv = ["--workdir", str(tmp_path), "--variants", "main,lr3e-3", "--seeds", "0"]
+    argv = ["--workdir", str(tmp_path), "--variants", "uniform,lr3e-3", "--seeds", "0"]
     rows = ablation.main([*argv, "--jobs", "2", *_TINY])
     by_name = {row["variant"]: row for row in rows}
-    for variant in ("main", "lr3e-3"):
+    for variant in ("uniform", "lr3e-3"):
         run = tmp_path / variant / "seed_0"
         summary = json.loads((run / "summary.json").read_text())
         assert by_name[variant]["test_bits_per_dim"] == [
@@ -35,9 +35,9 @@ def test_runs_each_variant_once_and_tables_their_summaries(tmp_path, monkeypatch
         v: json.loads((tmp_path / v / "seed_0" / "config.json").read_text())["optim"][
             "learning_rate"
         ]
-        for v in ("main", "lr3e-3")
+        for v in ("uniform", "lr3e-3")
     }
-    assert lr["lr3e-3"] == 3e-3 != lr["main"]
+    assert lr["lr3e-3"] == 3e-3 != lr["uniform"]
     assert (tmp_path / "ablation.md").read_text().count("| lr3e-3 |") == 1
 
     # A rerun trains nothing: every run is finished.

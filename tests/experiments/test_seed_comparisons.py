@@ -166,3 +166,24 @@ def test_ranking_marks_ties_within_one_std():
     accuracy = [("x", 90.0, None), ("y", 95.0, None), ("z", 95.0, None)]
     text = tables.ranking(accuracy, "accuracy", seed=True)
     assert text == "y (95) = z (95) > x (90)"
+
+
+def test_run_identity_ignores_fields_that_cannot_change_a_table_run():
+    table = tables.build(smoke.get_config(), "mintnet")
+    row = table.rows[0]
+    plain = tables._rundir("w", table, row, 0)
+    original = row.make
+
+    def toggled(seed):
+        config = original(seed)
+        config.train.sample_score = not config.train.sample_score
+        return config
+
+    assert tables._rundir("w", table, row._replace(make=toggled), 0) == plain
+
+    def longer(seed):
+        config = original(seed)
+        config.train.num_steps += 1
+        return config
+
+    assert tables._rundir("w", table, row._replace(make=longer), 0) != plain

@@ -22,7 +22,7 @@ def _glow_without_logit() -> ml_collections.ConfigDict:
     return ml_collections.ConfigDict(
         {
             "key": "glow_d8_no_logit",
-            "base": "mnist5k_cinc",
+            "base": "mnist5k_cinc_uniform",
             "factory": "multiscale.glow",
             "kwargs": {
                 "num_levels": 2,
@@ -40,7 +40,7 @@ def get_config() -> ml_collections.ConfigDict:
 
     # Seed 001 Table 3 analogue: 4 flows x D in (4, 8) x 3 seeds = 24 runs.
     config.cinc = ml_collections.ConfigDict()
-    config.cinc.base = "mnist5k_cinc"  # the README main job's recipe
+    config.cinc.base = "mnist5k_cinc_uniform"  # the main job, uniform noise
     config.cinc.factories = ("glow", "emerging", "cinc", "cinc_quad")
     config.cinc.steps_per_level = (4, 8)
     config.cinc.seeds = SEEDS
@@ -52,7 +52,7 @@ def get_config() -> ml_collections.ConfigDict:
     config.mintnet = ml_collections.ConfigDict()
     config.mintnet.seeds = SEEDS
     config.mintnet.num_steps = 900
-    config.mintnet.density_base = "mnist5k_cinc"
+    config.mintnet.density_base = "mnist5k_cinc_uniform"
     config.mintnet.density = ml_collections.ConfigDict(
         {"num_blocks": 6, "num_groups": 8, "num_squeezes": 2}
     )
@@ -73,7 +73,7 @@ def get_config() -> ml_collections.ConfigDict:
     config.iconvnet_flow = ml_collections.ConfigDict()
     config.iconvnet_flow.seeds = SEEDS
     config.iconvnet_flow.num_steps = 900  # = mintnet's
-    config.iconvnet_flow.base = "mnist5k_cinc"
+    config.iconvnet_flow.base = "mnist5k_cinc_uniform"
     config.iconvnet_flow.kwargs = ml_collections.ConfigDict(
         {"num_levels": 2, "steps_per_level": 4}
     )
