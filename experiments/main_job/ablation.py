@@ -160,10 +160,10 @@ def table(workdir: str, variants: list[str], seeds: list[int]) -> list[dict]:
 def markdown(rows: list[dict]) -> str:
     """The table in markdown, best mean first."""
     lines = [
-        "| variant | overrides | seeds | test bits/dim (each) | mean ± std | "
+        "| variant | overrides | steps | seeds | test bits/dim (each) | mean ± std | "
         "baseline | params | non-finite / failed round trip at T = 1 (all seeds) "
         "| confident share at T = 0.7 | wall s (each) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in sorted(rows, key=lambda r: r["mean"]):
         std = f" ± {row['std']:.3f}" if row["std"] is not None else ""
@@ -171,7 +171,7 @@ def markdown(rows: list[dict]) -> str:
             "-" if c is None else f"{c:.1%}" for c in row["confident_T0.7"]
         )
         lines.append(
-            f"| {row['variant']} | `{row['overrides']}` | "
+            f"| {row['variant']} | `{row['overrides']}` | {row['steps']:,} | "
             f"{','.join(map(str, row['seeds']))} | "
             f"{', '.join(f'{b:.3f}' for b in row['test_bits_per_dim'])} | "
             f"{row['mean']:.3f}{std} | {row['baseline']:.3f} | {row['params']:,} | "
