@@ -70,6 +70,13 @@ VARIANTS: dict[str, tuple[str, ...]] = {
         "--config.data.dequantizer_steps=2",
         "--config.train.num_steps=1450",
     ),
+    "variational_tiny_1450_lr3e-3": (
+        "--config.data.dequantization=variational",
+        "--config.data.dequantizer_hidden_channels=8",
+        "--config.data.dequantizer_steps=2",
+        "--config.train.num_steps=1450",
+        "--config.optim.learning_rate=3e-3",
+    ),
     # Not a change at equal budget: the ceiling of the recipe at 3x the steps.
     "steps_5400": ("--config.train.num_steps=5400",),
     "width96_depth6": (
