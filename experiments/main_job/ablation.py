@@ -45,6 +45,11 @@ VARIANTS: dict[str, tuple[str, ...]] = {
         "--config.data.dequantizer_hidden_channels=16",
         "--config.data.dequantizer_steps=2",
     ),
+    "variational_tiny": (  # width 8, 2 couplings
+        "--config.data.dequantization=variational",
+        "--config.data.dequantizer_hidden_channels=8",
+        "--config.data.dequantizer_steps=2",
+    ),
     # Variational dequantisation at the main job's wall time: its step costs 1.98x
     # (1.41x with the small dequantiser), so 900 (1,250) steps fit (step_time.py).
     "variational_900": (
