@@ -23,7 +23,6 @@ from experiments.main_job.ablation import BASE_CONFIG, VARIANTS
 from jinvnet import data
 from jinvnet.train import __main__ as cli
 from jinvnet.train import configs, loop, parallel
-from jinvnet.train.objectives import Objective
 from jinvnet.train.optim import make_optimizer
 from jinvnet.train.step import TrainState, make_train_step
 
@@ -41,12 +40,7 @@ def stepper(config, dataset: data.Dataset):
     """(compile seconds, a zero-argument function running one train step)."""
     mesh = parallel.data_mesh()
     model = loop.build_model(config)
-    objective = Objective(
-        config.objective,
-        dataset.num_bins,
-        config.hybrid_weight,
-        dequantization=config.data.dequantization,
-    )
+    objective = loop.build_objective(config, dataset.num_bins)
     optimizer = make_optimizer(config.optim, config.train.num_steps)
     batch = next(
         data.BatchIterator(

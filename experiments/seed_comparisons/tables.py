@@ -34,9 +34,9 @@ from experiments.path_to_invertibility import train as path_train
 from jinvnet import data
 from jinvnet.models import iconvnet
 from jinvnet.train import (
-    Objective,
     TrainState,
     build_model,
+    build_objective,
     configs,
     data_mesh,
     loop,
@@ -837,12 +837,7 @@ def time_row(config: ml_collections.ConfigDict, dataset: data.Dataset, steps: in
     """
     mesh = data_mesh()
     model = build_model(config)
-    objective = Objective(
-        config.objective,
-        dataset.num_bins,
-        config.hybrid_weight,
-        dequantization=config.data.dequantization,
-    )
+    objective = build_objective(config, dataset.num_bins)
     optimizer = make_optimizer(config.optim, config.train.num_steps)
     batches = data.BatchIterator(
         dataset.train,

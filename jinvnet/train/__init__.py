@@ -3,7 +3,12 @@
 from jinvnet.train.checkpoint import Checkpointer, CheckpointError, CheckpointSaveError
 from jinvnet.train.config_validation import validate_config
 from jinvnet.train.configs import CONFIGS, get_config
-from jinvnet.train.loop import NonFiniteLossError, build_model, train_and_evaluate
+from jinvnet.train.loop import (
+    NonFiniteLossError,
+    build_model,
+    build_objective,
+    train_and_evaluate,
+)
 from jinvnet.train.objectives import Objective
 from jinvnet.train.optim import make_optimizer
 from jinvnet.train.parallel import data_mesh, shard_batch
@@ -18,6 +23,7 @@ __all__ = [
     "Objective",
     "TrainState",
     "build_model",
+    "build_objective",
     "data_mesh",
     "get_config",
     "make_eval_step",

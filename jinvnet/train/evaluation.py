@@ -26,7 +26,6 @@ import numpy as np
 from jinvnet import data
 from jinvnet.train import loop, parallel, plots
 from jinvnet.train.checkpoint import Checkpointer, CheckpointError
-from jinvnet.train.objectives import Objective
 from jinvnet.train.optim import make_optimizer
 from jinvnet.train.step import TrainState, make_eval_step
 
@@ -153,12 +152,7 @@ def evaluate_run(
     dataset = loop.load_dataset(config)
     model, variables, step = restore_variables(config, workdir, dataset, step)
     mesh = parallel.data_mesh()
-    objective = Objective(
-        config.objective,
-        dataset.num_bins,
-        config.hybrid_weight,
-        dequantization=config.data.dequantization,
-    )
+    objective = loop.build_objective(config, dataset.num_bins)
     eval_step = make_eval_step(model, objective, mesh)
     summary = {
         "step": step,

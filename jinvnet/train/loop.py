@@ -83,6 +83,16 @@ def build_model(config: ml_collections.ConfigDict) -> nn.Module:
     return module
 
 
+def build_objective(config: ml_collections.ConfigDict, num_bins: int) -> Objective:
+    """The config's loss: objective kind, hybrid weight and dequantisation."""
+    return Objective(
+        config.objective,
+        num_bins,
+        config.hybrid_weight,
+        dequantization=config.data.dequantization,
+    )
+
+
 def load_dataset(config: ml_collections.ConfigDict) -> data.Dataset:
     """The config's dataset (TFDS options are ignored by the embedded ones)."""
     return data.load(
@@ -333,12 +343,7 @@ def train_and_evaluate(
     mesh = parallel.data_mesh()
     dataset = dataset or load_dataset(config)
     model = model or build_model(config)
-    objective = Objective(
-        config.objective,
-        dataset.num_bins,
-        config.hybrid_weight,
-        dequantization=config.data.dequantization,
-    )
+    objective = build_objective(config, dataset.num_bins)
     optimizer = make_optimizer(config.optim, config.train.num_steps)
     num_steps = config.train.num_steps
 
