@@ -30,6 +30,8 @@ import optax
 from flax import traverse_util
 from scipy import optimize, special
 
+from jinvnet import data
+
 _PACKAGED = os.path.join(os.path.dirname(__file__), "classifiers")
 CONFIDENCE = 0.9  # the issue's threshold: "confident" means max probability >= 0.9
 
@@ -98,12 +100,11 @@ class Classifier:
 
     def sample_probabilities(self, images: np.ndarray) -> np.ndarray:
         """p(y | x) (batch, classes) of samples in [-1/2, 1/2); 0 if non-finite."""
-        images = np.asarray(images, np.float64)
+        images = np.asarray(images)
         finite = np.all(np.isfinite(images), axis=tuple(range(1, images.ndim)))
-        levels = np.floor(
-            (np.where(np.isfinite(images), images, 0) + 0.5) * self.num_bins
+        pixels = data.quantize(
+            jnp.where(np.isfinite(images), images, 0.0), self.num_bins
         )
-        pixels = np.clip(levels, 0, self.num_bins - 1).astype(np.int32)
         return self.pixel_probabilities(pixels) * finite[:, None]
 
 
