@@ -30,57 +30,45 @@ import numpy as np
 # measured here, replaced it).
 BASE_CONFIG = "mnist5k_cinc_uniform"
 
+_VARIATIONAL = ("--config.data.dequantization=variational",)
+_SMALL_Q = (  # a quarter of the default dequantiser's couplings' width x depth
+    *_VARIATIONAL,
+    "--config.data.dequantizer_hidden_channels=16",
+    "--config.data.dequantizer_steps=2",
+)
+_TINY_Q = (  # width 8, 2 couplings
+    *_VARIATIONAL,
+    "--config.data.dequantizer_hidden_channels=8",
+    "--config.data.dequantizer_steps=2",
+)
+_LR_3E_3 = ("--config.optim.learning_rate=3e-3",)
+
 VARIANTS: dict[str, tuple[str, ...]] = {
     "uniform": (),  # BASE_CONFIG: the main job until 2026-12-03
     "glow": ("--config.model.factory=multiscale.glow",),
-    "lr3e-3": ("--config.optim.learning_rate=3e-3",),
+    "lr3e-3": _LR_3E_3,
     "lr4e-3": ("--config.optim.learning_rate=4e-3",),
     "unbounded_scale": ("--config.model.kwargs.coupling_min_scale=0.0",),
     "learned_base": ("--config.model.kwargs.learned_base=True",),
     "logit_alpha_0.05": ("--config.model.kwargs.logit_alpha=0.05",),
     "logit_alpha_1e-3": ("--config.model.kwargs.logit_alpha=1e-3",),
-    "variational_dequantization": ("--config.data.dequantization=variational",),
-    "variational_small": (  # a quarter of the dequantiser's couplings' width x depth
-        "--config.data.dequantization=variational",
-        "--config.data.dequantizer_hidden_channels=16",
-        "--config.data.dequantizer_steps=2",
-    ),
-    "variational_tiny": (  # width 8, 2 couplings
-        "--config.data.dequantization=variational",
-        "--config.data.dequantizer_hidden_channels=8",
-        "--config.data.dequantizer_steps=2",
-    ),
+    "variational_dequantization": _VARIATIONAL,
+    "variational_small": _SMALL_Q,
+    "variational_tiny": _TINY_Q,
     # Variational dequantisation at the main job's wall time: its step costs 1.98x
     # (1.41x with the small dequantiser), so 900 (1,250) steps fit (step_time.py).
-    "variational_900": (
-        "--config.data.dequantization=variational",
-        "--config.train.num_steps=900",
-    ),
-    "variational_small_1250": (
-        "--config.data.dequantization=variational",
-        "--config.data.dequantizer_hidden_channels=16",
-        "--config.data.dequantizer_steps=2",
-        "--config.train.num_steps=1250",
-    ),
+    "variational_900": (*_VARIATIONAL, "--config.train.num_steps=900"),
+    "variational_small_1250": (*_SMALL_Q, "--config.train.num_steps=1250"),
     "variational_small_1250_lr3e-3": (
-        "--config.data.dequantization=variational",
-        "--config.data.dequantizer_hidden_channels=16",
-        "--config.data.dequantizer_steps=2",
+        *_SMALL_Q,
         "--config.train.num_steps=1250",
-        "--config.optim.learning_rate=3e-3",
+        *_LR_3E_3,
     ),
-    "variational_tiny_1450": (  # width 8, 2 couplings
-        "--config.data.dequantization=variational",
-        "--config.data.dequantizer_hidden_channels=8",
-        "--config.data.dequantizer_steps=2",
-        "--config.train.num_steps=1450",
-    ),
+    "variational_tiny_1450": (*_TINY_Q, "--config.train.num_steps=1450"),
     "variational_tiny_1450_lr3e-3": (
-        "--config.data.dequantization=variational",
-        "--config.data.dequantizer_hidden_channels=8",
-        "--config.data.dequantizer_steps=2",
+        *_TINY_Q,
         "--config.train.num_steps=1450",
-        "--config.optim.learning_rate=3e-3",
+        *_LR_3E_3,
     ),
     # Not a change at equal budget: the ceiling of the recipe at 3x the steps.
     "steps_5400": ("--config.train.num_steps=5400",),
