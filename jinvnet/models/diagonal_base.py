@@ -17,6 +17,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from jinvnet import _validation
+
 
 class DiagonalGaussianBase(nn.Module):
     """The learned diagonal Gaussian base as a bijector; the identity at init.
@@ -27,7 +29,17 @@ class DiagonalGaussianBase(nn.Module):
 
     @nn.compact
     def __call__(self, x: jax.Array) -> distrax.Bijector:
-        """x: a batch of shape (batch, height, width, channels) or its shape struct."""
+        """x: a batch of shape (batch, height, width, channels) or its shape struct.
+
+        Raises:
+          ValueError: if x is not a floating batch of rank 4.
+        """
+        if len(x.shape) != 4:
+            raise ValueError(
+                "DiagonalGaussianBase: expected a batch of shape (batch, height, "
+                f"width, channels), got shape {tuple(x.shape)}"
+            )
+        _validation.check_floating(x, "DiagonalGaussianBase")
         shape = tuple(x.shape[1:])
         loc = self.param("loc", nn.initializers.zeros, shape, x.dtype)
         log_scale = self.param("log_scale", nn.initializers.zeros, shape, x.dtype)

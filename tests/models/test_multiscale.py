@@ -287,3 +287,15 @@ def test_raises_if_the_solver_is_not_the_convolutions():
     flow = _tiny(conv="emerging", inverse_method="filter")
     with pytest.raises(ValueError, match="inverse_method must be one of .* 'emerging'"):
         flow.init(jax.random.PRNGKey(0), x)
+
+
+@pytest.mark.parametrize(
+    "x, message",
+    [
+        (jnp.zeros((8, 8, 1)), r"shape \(batch, height, width, channels\), got shape"),
+        (jnp.zeros((1, 8, 8, 1), jnp.int32), "int32"),
+    ],
+)
+def test_diagonal_base_raises_if_not_a_floating_batch(x, message):
+    with pytest.raises(ValueError, match=message):
+        models.DiagonalGaussianBase().init(jax.random.PRNGKey(0), x)
