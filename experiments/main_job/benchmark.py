@@ -44,7 +44,7 @@ def run(config: str, workdir: str, overrides: list[str]) -> dict:
 
 
 def row(config: str, result: dict) -> dict:
-    """The table row: bits/dim vs the baseline, wall time, sample counts."""
+    """The table row: bits/dim vs the baseline, wall time, sample counts and scores."""
     summary = result["summary"]
     bpd = summary["test"]["bits_per_dim"]
     baseline = summary["categorical_baseline_bits_per_dim"]
@@ -53,6 +53,10 @@ def row(config: str, result: dict) -> dict:
         for key, value in summary.items()
         if key.startswith(
             ("samples_drawn_T", "samples_nonfinite_T", "samples_unstable_T")
+        )
+        or (
+            key.startswith("sample_score_")
+            and key.endswith(("_confident_share", "_labels_present"))
         )
     }
     return {

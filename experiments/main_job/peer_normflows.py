@@ -74,6 +74,26 @@ def bits_per_dim(model, pixels: torch.Tensor, noise: torch.Tensor, alpha: float)
     return -log_p / (dims * math.log(2.0)) + 8.0
 
 
+def sample_pixels(model, num: int, temperature: float, alpha: float, seed: int):
+    """`num` samples at `temperature` as 8-bit pixels (num, 28, 28, 1), and finiteness.
+
+    Inverts the logit transform, x = (sigmoid(y) - alpha) / (1 - 2 alpha), and
+    quantises as jinvnet does, k = clip(floor(256 x), 0, 255); a sample with any
+    non-finite entry is flagged (its pixels are 0).
+    """
+    torch.manual_seed(seed)
+    pixels, finite = [], []
+    with torch.no_grad():
+        for start in range(0, num, 256):
+            y, _ = model.sample(min(256, num - start), temperature=temperature)
+            ok = torch.isfinite(y).flatten(1).all(1)
+            x = (torch.sigmoid(torch.nan_to_num(y)) - alpha) / (1 - 2 * alpha)
+            k = torch.clamp(torch.floor(256 * x), 0, 255) * ok[:, None, None, None]
+            pixels.append(k.permute(0, 2, 3, 1).to(torch.uint8).numpy())
+            finite.append(ok.numpy())
+    return np.concatenate(pixels), np.concatenate(finite)
+
+
 def learning_rate(step: int, peak: float, warmup: int, total: int) -> float:
     """Linear warm-up to `peak`, then cosine decay to 0 at `total` (optax's shape)."""
     if step < warmup:
@@ -88,6 +108,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--num_steps", type=int, default=1800)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--samples", help="npz to write 1,024 samples per temperature to (8-bit)"
+    )
     args = parser.parse_args(argv)
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
@@ -151,6 +174,14 @@ def main(argv=None) -> dict:
         "test_bits_per_dim": round(float(test_bpd.mean()), 4),
         "last_train_bits_per_dim": round(loss.item(), 4),
     }
+    if args.samples:  # scored by side_by_side.py with jinvnet's digit classifier
+        arrays = {}
+        for temperature in (1.0, 0.7):
+            pixels, finite = sample_pixels(ema, 1024, temperature, alpha, args.seed)
+            arrays[f"pixels_T{temperature}"] = pixels
+            arrays[f"finite_T{temperature}"] = finite
+        np.savez_compressed(args.samples, **arrays)
+        result["samples"] = args.samples
     with open(args.output, "w") as f:
         json.dump(result, f, indent=2)
     print(json.dumps(result))

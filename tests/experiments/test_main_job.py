@@ -20,6 +20,9 @@ def test_row_reads_the_summary():
         "samples_unstable_T1.0": 3,
         "samples_max_round_trip_error_T1.0": 0.01,  # not a table column
         "inverse_lipschitz": 9.5,
+        "sample_score_T0.7_confident_share": 0.2,
+        "sample_score_T0.7_labels_present": 10,
+        "sample_score_T0.7_label_counts": [1] * 10,  # not a table column
     }
     row = benchmark.row("mnist5k_cinc", {"wall_s": 615.44, "summary": summary})
     assert row == {
@@ -34,6 +37,8 @@ def test_row_reads_the_summary():
         "samples_drawn_T1.0": 1024,
         "samples_nonfinite_T1.0": 0,
         "samples_unstable_T1.0": 3,
+        "sample_score_T0.7_confident_share": 0.2,
+        "sample_score_T0.7_labels_present": 10,
     }
 
 
