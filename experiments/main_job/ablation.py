@@ -50,6 +50,20 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     "lr4e-3": ("--config.optim.learning_rate=4e-3",),
     "unbounded_scale": ("--config.model.kwargs.coupling_min_scale=0.0",),
     "learned_base": ("--config.model.kwargs.learned_base=True",),
+    "no_split_prior": ("--config.model.kwargs.split_prior=False",),
+    # The peer's model choices on our CInC flow: a learned unconditional diagonal
+    # Gaussian for every latent entry, no conditional split prior, Glow's scale.
+    "peer_like": (
+        "--config.model.kwargs.learned_base=True",
+        "--config.model.kwargs.split_prior=False",
+        "--config.model.kwargs.coupling_min_scale=0.0",
+    ),
+    "peer_like_glow": (
+        "--config.model.factory=multiscale.glow",
+        "--config.model.kwargs.learned_base=True",
+        "--config.model.kwargs.split_prior=False",
+        "--config.model.kwargs.coupling_min_scale=0.0",
+    ),
     "logit_alpha_0.05": ("--config.model.kwargs.logit_alpha=0.05",),
     "logit_alpha_1e-3": ("--config.model.kwargs.logit_alpha=1e-3",),
     "variational_dequantization": _VARIATIONAL,

@@ -112,6 +112,7 @@ class _Level(nn.Module):
     prior_hidden_channels: int
     inverse_method: str
     coupling_min_scale: float
+    split_prior: bool = True
 
     @nn.compact
     def __call__(self, x: jax.Array) -> distrax.Bijector:
@@ -131,13 +132,15 @@ class _Level(nn.Module):
                 num_levels=self.num_levels,
                 steps_per_level=self.steps_per_level,
                 prior_hidden_channels=self.prior_hidden_channels,
+                split_prior=self.split_prior,
                 name="next_level",
                 **step,
             )
-            layers += [
-                SplitPrior(self.prior_hidden_channels, name="split_prior"),
-                ActOnChannels(later, kept, name="on_kept_half"),
-            ]
+            if self.split_prior:
+                layers.append(
+                    SplitPrior(self.prior_hidden_channels, name="split_prior")
+                )
+            layers.append(ActOnChannels(later, kept, name="on_kept_half"))
         layers.append(_Unsqueeze())
         chain = []
         for layer in layers:
@@ -178,6 +181,11 @@ class MultiScaleFlow(nn.Module):
       learned_base: if True, the chain ends with `DiagonalGaussianBase`, a learned
         mean and scale per latent entry, so the base is N(mu, diag sigma^2) rather
         than N(0, I) (as normflows' and Glow's learned priors); False (default).
+      split_prior: if True (default), the factored-out half at each split is
+        whitened by a Gaussian conditioned on the kept half, z2 = (x2 - mu(x1)) /
+        sigma(x1) (Glow's learned split prior, `ops.split_prior`); if False it goes
+        to the base as it is: N(0, I), or, with `learned_base`, a learned
+        unconditional diagonal Gaussian per entry (normflows' multi-scale Glow).
 
     Examples:
       >>> import jax, jax.numpy as jnp
@@ -200,6 +208,7 @@ class MultiScaleFlow(nn.Module):
     logit_alpha: float | None = None
     coupling_min_scale: float = 0.0
     learned_base: bool = False
+    split_prior: bool = True
 
     @nn.compact
     def __call__(self, x: jax.Array) -> distrax.Bijector:
@@ -220,6 +229,7 @@ class MultiScaleFlow(nn.Module):
             prior_hidden_channels=prior_hidden,
             inverse_method=self.inverse_method,
             coupling_min_scale=self.coupling_min_scale,
+            split_prior=self.split_prior,
             name="level0",
         )(x)
         chain = [levels, *preprocessing]  # distrax applies the last one first
@@ -244,10 +254,11 @@ def _check_config(flow: MultiScaleFlow, x: Any) -> None:
             f"{name}: inverse_method must be one of {solvers} for conv "
             f"{flow.conv!r}, got {flow.inverse_method!r}"
         )
-    if not isinstance(flow.learned_base, bool):
-        raise ValueError(
-            f"{name}: learned_base must be True or False, got {flow.learned_base!r}"
-        )
+    for what in ("learned_base", "split_prior"):
+        if not isinstance(getattr(flow, what), bool):
+            raise ValueError(
+                f"{name}: {what} must be True or False, got {getattr(flow, what)!r}"
+            )
     if len(x.shape) != 4:
         raise ValueError(
             f"{name}: expected a batch of shape (batch, height, width, channels), got "
@@ -323,6 +334,7 @@ def _preset(name: str, conv: str, coupling: str, summary: str):
         logit_alpha: float | None = None,
         coupling_min_scale: float = 0.0,
         learned_base: bool = False,
+        split_prior: bool = True,
     ) -> MultiScaleFlow:
         return MultiScaleFlow(
             num_levels=num_levels,
@@ -334,6 +346,7 @@ def _preset(name: str, conv: str, coupling: str, summary: str):
             logit_alpha=logit_alpha,
             coupling_min_scale=coupling_min_scale,
             learned_base=learned_base,
+            split_prior=split_prior,
         )
 
     make.__name__ = make.__qualname__ = name
@@ -352,6 +365,8 @@ def _preset(name: str, conv: str, coupling: str, summary: str):
         (`MultiScaleFlow.coupling_min_scale`; default 0, Glow's scale).
       learned_base: a learned diagonal Gaussian base
         (`MultiScaleFlow.learned_base`; default False, N(0, I)).
+      split_prior: Glow's conditional split prior (`MultiScaleFlow.split_prior`;
+        default True); False sends the factored-out halves to the base as they are.
     """
     return make
 

@@ -46,10 +46,14 @@ def test_round_trip_carries_every_split_latent(dtype):
     assert bool(jnp.all(jnp.abs(changed).reshape(3, -1).max(axis=1) > 1e-3))
 
 
-@pytest.mark.parametrize("learned_base", [False, True])
-def test_log_det_matches_dense_jacobian(dtype, learned_base):
+@pytest.mark.parametrize(
+    "learned_base, split_prior",
+    [(False, True), (True, True), (True, False)],
+    ids=["glow", "learned_base", "learned_base_no_split_prior"],
+)
+def test_log_det_matches_dense_jacobian(dtype, learned_base, split_prior):
     x = jax.random.normal(jax.random.PRNGKey(0), (2, 4, 4, 1), dtype)
-    flow = _tiny(steps_per_level=1, learned_base=learned_base)
+    flow = _tiny(steps_per_level=1, learned_base=learned_base, split_prior=split_prior)
     variables = _trained_like(flow, x, scale=0.1)
 
     @jax.jit
@@ -262,10 +266,41 @@ def test_learned_base_is_a_diagonal_gaussian_over_the_latent():
     assert not np.any(fresh["loc"]) and not np.any(fresh["log_scale"])  # identity
 
 
+def test_without_split_prior_the_factored_half_is_not_whitened():
+    """split_prior=False is the flow whose split priors are the identity: the same
+    latent and log-det as split_prior=True with every prior's output layer at zero
+    (mu = 0, sigma = 1), and no prior parameters of its own."""
+    x = jax.random.normal(jax.random.PRNGKey(0), (3, 8, 8, 1), jnp.float32)
+    without = _tiny(num_levels=3, split_prior=False)
+    variables = _trained_like(without, x, scale=0.3)
+    assert "split_prior" not in str(jax.tree_util.tree_structure(variables))
+    with_prior = _tiny(num_levels=3)
+    prior_params = jax.jit(with_prior.init)(jax.random.PRNGKey(3), x)["params"]
+
+    def merge(fresh, trained):  # trained values wherever `without` has the leaf
+        if isinstance(fresh, dict):
+            return {
+                k: merge(v, trained.get(k) if trained else None)
+                for k, v in fresh.items()
+            }
+        return fresh if trained is None else trained
+
+    params = merge(prior_params, variables["params"])
+    prior = params["level0"]["split_prior"]
+    assert not np.any(prior["w3"]) and not np.any(prior["b3"])  # zero at init
+    z, log_det = without.apply(variables, x).forward_and_log_det(x)
+    reference = {**variables, "params": params}  # same constants (LU permutations)
+    z_ref, log_det_ref = with_prior.apply(reference, x).forward_and_log_det(x)
+    np.testing.assert_allclose(z, z_ref, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(log_det, log_det_ref, rtol=1e-6)
+
+
 def test_raises_if_learned_base_is_not_a_bool():
     x = jnp.zeros((1, 8, 8, 1))
     with pytest.raises(ValueError, match="learned_base must be True or False"):
         _tiny(learned_base="yes").init(jax.random.PRNGKey(0), x)
+    with pytest.raises(ValueError, match="split_prior must be True or False"):
+        _tiny(split_prior=1).init(jax.random.PRNGKey(0), x)
 
 
 def test_cinc_flow_takes_the_filter_solver_and_matches_the_scan_reference():
