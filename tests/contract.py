@@ -63,13 +63,13 @@ def _actnorm(key, dtype):
 
 def _conv1x1(key, dtype):
     k1, k2 = jax.random.split(key)
-    params = ops.conv1x1.init(k1, 4, dtype)
+    params = ops.conv1x1.init(k1, 4, dtype=dtype)
     return perturb(params, k2, 0.3)
 
 
 def _conv1x1_lu(key, dtype):
     k1, k2 = jax.random.split(key)
-    params = ops.conv1x1_lu.init(k1, 4, dtype)
+    params = ops.conv1x1_lu.init(k1, 4, dtype=dtype)
     return perturb(params, k2, 0.3)._replace(sign=params.sign)
 
 
@@ -130,7 +130,7 @@ def _conditional_coupling(channels):
 
 
 def _fft_conv(key, dtype):
-    return ops.fft_conv.init(key, 3, 3, noise=0.3, dtype=dtype)
+    return ops.fft_conv.init(key, 3, kernel_size=3, init_scale=0.3, dtype=dtype)
 
 
 BIJECTORS: dict[str, Case] = {

@@ -18,7 +18,7 @@ def _x(dtype=jnp.float32):
 
 
 def test_penalty_is_two_for_an_isometry(dtype):
-    rotation = conv1x1.init(jax.random.PRNGKey(0), 4, dtype)  # a random rotation
+    rotation = conv1x1.init(jax.random.PRNGKey(0), 4, dtype=dtype)  # a random rotation
     penalty = regularization.finite_difference_penalty(
         bijectors.Conv1x1(rotation), _x(dtype), jax.random.PRNGKey(2)
     )

@@ -46,7 +46,7 @@ def time_inverses(config: ml_collections.ConfigDict) -> list[dict[str, Any]]:
     key = jax.random.PRNGKey(config.seed)
     for (size, channels), batch in itertools.product(config.shapes, config.batches):
         k_params, k_diag, k_x = jax.random.split(jax.random.fold_in(key, size), 3)
-        params = cinc.init(k_params, channels, scale=config.kernel_noise)
+        params = cinc.init(k_params, channels, init_scale=config.kernel_noise)
         params = params._replace(log_diag=0.1 * jax.random.normal(k_diag, (channels,)))
         x = jax.random.normal(k_x, (batch, size, size, channels))
         y, _ = cinc.forward(params, x)

@@ -101,7 +101,7 @@ def measure(
 ) -> dict[str, float]:
     """Times every path for one (channels, size); returns milliseconds by name."""
     k_params, k_x = jax.random.split(jax.random.PRNGKey(0))
-    params = fft_conv.init(k_params, channels, kernel_size, noise=0.1)
+    params = fft_conv.init(k_params, channels, kernel_size=kernel_size, init_scale=0.1)
     x = jax.random.normal(k_x, (batch, size, size, channels))
     results = _timing.interleaved_median_ms(
         _fft_fns(kernel_size), params, x, repeats=repeats

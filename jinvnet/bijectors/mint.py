@@ -30,6 +30,8 @@ class MintLayer(OpBijector):
       num_steps: if set, a fixed number of steps instead of the tolerance loop.
       on_failure: "nan" (default) or "raise": also a `checkify` check, which
         raises eagerly and under `jinvnet.checked` (`mint.converged_or_nan`).
+      anderson_memory: 1 (default) is Algorithm 1; m >= 2 accelerates it by
+        Anderson mixing of the last m iterates (`mint.solve`).
 
     Raises:
       ValueError: an unknown on_failure.
@@ -45,6 +47,7 @@ class MintLayer(OpBijector):
         max_iters: int = 100,
         num_steps: Optional[int] = None,
         on_failure: str = "nan",
+        anderson_memory: int = 1,
     ):
         mint._check_on_failure(on_failure)
         op = types.SimpleNamespace(
@@ -57,11 +60,17 @@ class MintLayer(OpBijector):
                 max_iters=max_iters,
                 num_steps=num_steps,
                 on_failure=on_failure,
+                anderson_memory=anderson_memory,
             ),
         )
         super().__init__(op, params)
         self.upper = upper
-        self.options = {"alpha": alpha, "tol": tol, "max_iters": max_iters}
+        self.options = {
+            "alpha": alpha,
+            "tol": tol,
+            "max_iters": max_iters,
+            "anderson_memory": anderson_memory,
+        }
         self.num_steps = num_steps
 
     def solve(self, y: jax.Array) -> mint.InverseResult:
@@ -113,8 +122,8 @@ def mint_block(
     Args:
       lower: parameters of the lower triangular layer (applied first).
       upper: parameters of the upper triangular layer.
-      **inverse_options: `alpha`, `tol`, `max_iters`, `num_steps`, `on_failure`
-        for both layers.
+      **inverse_options: `alpha`, `tol`, `max_iters`, `num_steps`, `on_failure`,
+        `anderson_memory` for both layers.
 
     Returns:
       `distrax.Chain([MintLayer(upper, upper=True), MintLayer(lower)])`.

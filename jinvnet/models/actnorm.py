@@ -21,7 +21,7 @@ class ActNorm(nn.Module):
         if self.is_initializing():
             start = actnorm.data_init(x)
         else:
-            start = actnorm.init(x.shape[-1], x.dtype)
+            start = actnorm.init(x.shape[-1], dtype=x.dtype)
         params = actnorm.Params(
             *(self.param(name, lambda _, v=v: v) for name, v in start._asdict().items())
         )

@@ -39,7 +39,7 @@ class CInCConv(nn.Module):
             channels=x.shape[-1],
             kernel_size=self.kernel_size,
             unit_diagonal=self.unit_diagonal,
-            scale=self.init_scale,
+            init_scale=self.init_scale,
             dtype=x.dtype,
         )
         start = initial_value(self, make)

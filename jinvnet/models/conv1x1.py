@@ -19,7 +19,7 @@ class Conv1x1(nn.Module):
         """x: a batch of shape (batch, height, width, channels) or its shape struct."""
         channels = x.shape[-1]
         weight = self.param(
-            "weight", lambda key: conv1x1.init(key, channels, x.dtype).weight
+            "weight", lambda key: conv1x1.init(key, channels, dtype=x.dtype).weight
         )
         return bijectors.Conv1x1(conv1x1.Params(weight=weight))
 

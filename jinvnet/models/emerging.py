@@ -37,7 +37,7 @@ class EmergingConv(nn.Module):
             emerging.init,
             channels=x.shape[-1],
             kernel_size=self.kernel_size,
-            scale=self.init_scale,
+            init_scale=self.init_scale,
             dtype=x.dtype,
         )
         start = initial_value(self, make)

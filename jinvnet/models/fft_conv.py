@@ -11,17 +11,17 @@ from jinvnet.ops import fft_conv
 class FFTConv(nn.Module):
     """Declares a (k, k, c, c) kernel and returns the `bijectors.FFTConv`.
 
-    The kernel starts as a random rotation at the centre tap plus N(0, noise^2)
+    The kernel starts as a random rotation at the centre tap plus N(0, init_scale^2)
     noise on every tap (`ops.fft_conv.init`), so the layer starts near an isometry.
 
     Attributes:
       kernel_size: k (default 3).
-      noise: initial tap noise (default 0.01).
+      init_scale: standard deviation of the initial tap noise (default 0.01).
       log_det_method: "complex", "lifting" or "rfft" (default).
     """
 
     kernel_size: int = 3
-    noise: float = 0.01
+    init_scale: float = 0.01
     log_det_method: str = fft_conv.DEFAULT_LOG_DET_METHOD
 
     @nn.compact
@@ -31,7 +31,11 @@ class FFTConv(nn.Module):
             "kernel",
             lambda key: (
                 fft_conv.init(
-                    key, x.shape[-1], self.kernel_size, noise=self.noise, dtype=x.dtype
+                    key,
+                    x.shape[-1],
+                    kernel_size=self.kernel_size,
+                    init_scale=self.init_scale,
+                    dtype=x.dtype,
                 ).kernel
             ),
         )

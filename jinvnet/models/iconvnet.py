@@ -169,7 +169,7 @@ def invertible_features(
     downsampling: str = "iavgpool",
     kernel_size: int = 3,
     slope: float = 0.1,
-    noise: float = 0.1,
+    init_scale: float = 0.1,
     log_det_method: str = fft_conv.DEFAULT_LOG_DET_METHOD,
 ) -> Sequential:
     """The fully invertible i-ConvNet feature extractor as one bijector module.
@@ -180,7 +180,7 @@ def invertible_features(
       downsampling: "checkerboard", "irevnet" or "iavgpool" (default).
       kernel_size: k of the FFT convolutions (default 3).
       slope: SneakyReLU's negative slope (default 0.1).
-      noise: initial tap noise of the FFT convolutions (default 0.1).
+      init_scale: initial tap noise of the FFT convolutions (default 0.1).
       log_det_method: FFT log-det path (default "rfft").
 
     Returns:
@@ -188,7 +188,9 @@ def invertible_features(
     """
 
     def step() -> list[nn.Module]:
-        conv = FFTConv(kernel_size, noise=noise, log_det_method=log_det_method)
+        conv = FFTConv(
+            kernel_size, init_scale=init_scale, log_det_method=log_det_method
+        )
         return [conv, ActNorm(), SneakyReLU(slope)]
 
     return Sequential(_stages(num_stages, layers_per_stage, downsampling, step))
@@ -285,7 +287,7 @@ def iconvnet_flow(
     downsampling: str = "iavgpool",
     kernel_size: int = 3,
     slope: float = 0.5,
-    noise: float = 0.01,
+    init_scale: float = 0.01,
     log_det_method: str = fft_conv.DEFAULT_LOG_DET_METHOD,
 ) -> Sequential:
     """The fully convolutional normalizing flow of seed 000 (data to latent).
@@ -301,7 +303,7 @@ def iconvnet_flow(
       downsampling: "checkerboard", "irevnet" or "iavgpool" (default).
       kernel_size: k of the FFT convolutions (default 3).
       slope: SneakyReLU's negative slope (default 0.5).
-      noise: initial tap noise of the FFT convolutions (default 0.01).
+      init_scale: initial tap noise of the FFT convolutions (default 0.01).
       log_det_method: FFT log-det path (default "rfft").
 
     Returns:
@@ -309,7 +311,9 @@ def iconvnet_flow(
     """
 
     def conv() -> nn.Module:
-        return FFTConv(kernel_size, noise=noise, log_det_method=log_det_method)
+        return FFTConv(
+            kernel_size, init_scale=init_scale, log_det_method=log_det_method
+        )
 
     def step() -> list[nn.Module]:
         return [ActNorm(), conv(), SneakyReLU(slope)]

@@ -43,8 +43,9 @@ class MintLayer(nn.Module):
       kernel_size: odd kernel size (default 3).
       upper: upper instead of lower triangular masks (default False).
       init_scale: kernel scale at initialisation (default 0.1, see `mint.init`).
-      alpha, tol, max_iters, num_steps, on_failure: the inverse's options
-        (`bijectors.MintLayer`); an unconverged example inverts to NaN by default.
+      alpha, tol, max_iters, num_steps, on_failure, anderson_memory: the
+        inverse's options (`bijectors.MintLayer`); an unconverged example inverts
+        to NaN by default.
     """
 
     num_groups: int = 1
@@ -56,6 +57,7 @@ class MintLayer(nn.Module):
     max_iters: int = 100
     num_steps: Optional[int] = None
     on_failure: str = "nan"
+    anderson_memory: int = 1
 
     @nn.compact
     def __call__(self, x: jax.Array) -> distrax.Bijector:
@@ -84,6 +86,7 @@ class MintLayer(nn.Module):
             max_iters=self.max_iters,
             num_steps=self.num_steps,
             on_failure=self.on_failure,
+            anderson_memory=self.anderson_memory,
         )
 
 
@@ -109,6 +112,7 @@ def mintnet(
     max_iters: int = 100,
     num_steps: Optional[int] = None,
     on_failure: str = "nan",
+    anderson_memory: int = 1,
 ) -> Sequential:
     """The MintNet flow: paired Mint blocks with squeezes in between.
 
@@ -128,6 +132,8 @@ def mintnet(
       on_failure: what an example that does not converge in some layer's inverse
         gives: "nan" (default) or "raise" (NaN and a `checkify` check, see
         `ops.mint.converged_or_nan`).
+      anderson_memory: 1 (default) inverts every layer by Algorithm 1; m >= 2 by
+        its Anderson acceleration with m stored iterates (`ops.mint.solve`).
 
     Returns:
       A `Sequential` module whose `__call__(x)` returns the data-to-latent bijector.
@@ -160,6 +166,7 @@ def mintnet(
         max_iters=max_iters,
         num_steps=num_steps,
         on_failure=on_failure,
+        anderson_memory=anderson_memory,
     )
     layers = []
     for block in range(num_blocks):

@@ -25,7 +25,7 @@ class Params(NamedTuple):
     log_scale: jax.Array
 
 
-def init(channels: int, dtype: jnp.dtype = jnp.float32) -> Params:
+def init(channels: int, *, dtype: jnp.dtype = jnp.float32) -> Params:
     """Identity parameters: loc = 0, log_scale = 0."""
     _validation.check_positive_int(channels, _NAME, "channels")
     _validation.check_dtype(dtype, _NAME, "parameter dtype")

@@ -125,27 +125,28 @@ def init(
     channels: int,
     *,
     kernel_size: int = 3,
+    init_scale: Optional[float] = None,
     unit_diagonal: bool = False,
-    scale: Optional[float] = None,
     dtype: jnp.dtype = jnp.float32,
 ) -> Params:
-    """Near the identity: taps ~ N(0, scale^2), log_diag ~ N(0, scale^2).
+    """Near the identity: taps ~ N(0, s^2), log_diag ~ N(0, s^2), s = init_scale.
 
     Args:
       key: PRNG key.
       channels: c.
       kernel_size: k (default 3).
-      unit_diagonal: the seed's always-invertible variant with diag A = 1.
-      scale: standard deviation of the noise; None (default) is the fan-in
+      init_scale: standard deviation of the noise; None (default) is the fan-in
         scaling 0.1 / sqrt(k^2 c) (`_causal_conv.default_init_scale`). With a
         fixed 0.01 the untrained ImageNet64-shaped CInC flow (L4 D48, widest
         layer 4x4x96) round-tripped to only 2e-4 (docs/benchmarks.md).
+      unit_diagonal: the seed's always-invertible variant with diag A = 1.
       dtype: parameter dtype.
 
     Returns:
-      `Params`; the centre diagonal is 1 + O(scale).
+      `Params`; the centre diagonal is 1 + O(init_scale).
     """
     _validation.check_dtype(dtype, _NAME, "parameter dtype")
+    scale = init_scale
     if scale is None:
         scale = _causal_conv.default_init_scale(channels, kernel_size)
     m = mask(channels, kernel_size)

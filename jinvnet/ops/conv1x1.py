@@ -28,7 +28,7 @@ class Params(NamedTuple):
     weight: jax.Array
 
 
-def init(key: chex.PRNGKey, channels: int, dtype: jnp.dtype = jnp.float32) -> Params:
+def init(key: chex.PRNGKey, channels: int, *, dtype: jnp.dtype = jnp.float32) -> Params:
     """A random orthogonal weight (log|det W| = 0), as in Glow."""
     _validation.check_positive_int(channels, _NAME, "channels")
     _validation.check_dtype(dtype, _NAME, "parameter dtype")

@@ -36,7 +36,7 @@ class Params(NamedTuple):
     log_scale: jax.Array
 
 
-def init(key: chex.PRNGKey, channels: int, dtype: jnp.dtype = jnp.float32) -> Params:
+def init(key: chex.PRNGKey, channels: int, *, dtype: jnp.dtype = jnp.float32) -> Params:
     """LU factors of a random orthogonal matrix, so the layer starts as a rotation."""
     _validation.check_positive_int(channels, _NAME, "channels")
     _validation.check_dtype(dtype, _NAME, "parameter dtype")

@@ -104,25 +104,26 @@ def init(
     channels: int,
     *,
     kernel_size: int = 3,
-    scale: Optional[float] = None,
+    init_scale: Optional[float] = None,
     dtype: jnp.dtype = jnp.float32,
 ) -> Params:
-    """A random rotation for the 1x1 and masked taps ~ N(0, scale^2).
+    """A random rotation for the 1x1 and masked taps ~ N(0, init_scale^2).
 
-    `scale` None (default) is the fan-in scaling 0.1 / sqrt(k^2 c)
+    `init_scale` None (default) is the fan-in scaling 0.1 / sqrt(k^2 c)
     (`_causal_conv.default_init_scale`).
 
     Raises:
       ValueError: if `kernel_size` is even.
     """
     _validation.check_dtype(dtype, _NAME, "parameter dtype")
+    scale = init_scale
     if scale is None:
         scale = _causal_conv.default_init_scale(channels, kernel_size)
     m = jnp.asarray(mask(channels, kernel_size), dtype)
     k1, k2, k3 = jax.random.split(key, 3)
     shape = m.shape
     return Params(
-        conv1x1=conv1x1_lu.init(k1, channels, dtype),
+        conv1x1=conv1x1_lu.init(k1, channels, dtype=dtype),
         causal=scale * jax.random.normal(k2, shape, dtype) * m,
         anticausal=scale * jax.random.normal(k3, shape, dtype) * m,
     )

@@ -46,7 +46,7 @@ of the whole convolution are those of the blocks A_f).
 """
 
 import functools
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import chex
 import jax
@@ -71,9 +71,9 @@ class Params(NamedTuple):
 def init(
     key: chex.PRNGKey,
     channels: int,
-    kernel_size: int = 3,
     *,
-    noise: float = 0.01,
+    kernel_size: int = 3,
+    init_scale: Optional[float] = None,
     orthogonal: bool = True,
     dtype: jnp.dtype = jnp.float32,
 ) -> Params:
@@ -83,15 +83,15 @@ def init(
       key: PRNG key.
       channels: c, the number of input and output channels.
       kernel_size: k (default 3).
-      noise: standard deviation of the N(0, noise^2) noise added to every tap
-        (default 0.01).
+      init_scale: standard deviation s of the N(0, s^2) noise added to every tap;
+        None (default) is 0.01.
       orthogonal: centre tap a random orthogonal matrix (default True) or the
         identity.
       dtype: parameter dtype (default float32).
 
     Returns:
-      `Params` with a (k, k, c, c) kernel; at noise = 0 the layer is an orthogonal
-      map with log-det 0.
+      `Params` with a (k, k, c, c) kernel; at init_scale = 0 the layer is an
+      orthogonal map with log-det 0.
     """
     _validation.check_positive_int(channels, _NAME, "channels")
     _validation.check_positive_int(kernel_size, _NAME, "kernel_size")
@@ -103,6 +103,7 @@ def init(
         centre = jnp.eye(channels, dtype=dtype)
     p = (kernel_size - 1) // 2
     shape = (kernel_size, kernel_size, channels, channels)
+    noise = 0.01 if init_scale is None else init_scale
     kernel = noise * jax.random.normal(k_noise, shape, dtype)
     return Params(kernel=kernel.at[p, p].add(centre))
 
@@ -238,7 +239,7 @@ def log_det(
 
     Examples:
       >>> import jax
-      >>> params = init(jax.random.PRNGKey(0), 4, noise=0.1)
+      >>> params = init(jax.random.PRNGKey(0), 4, init_scale=0.1)
       >>> values = [log_det(params, 6, 5, m) for m in LOG_DET_METHODS]
       >>> bool(jnp.allclose(values[0], values[1], atol=1e-4))
       True
@@ -288,7 +289,7 @@ def forward(
 
     Examples:
       >>> import jax
-      >>> params = init(jax.random.PRNGKey(0), 3, noise=0.1)
+      >>> params = init(jax.random.PRNGKey(0), 3, init_scale=0.1)
       >>> x = jax.random.normal(jax.random.PRNGKey(1), (2, 5, 6, 3))
       >>> y, ld = forward(params, x)
       >>> x_back, _ = inverse(params, y)

@@ -47,6 +47,7 @@ import numpy as np
 from jax.experimental import checkify
 
 from jinvnet import _validation
+from jinvnet.ops import small_linalg
 
 _NAME = "mint"
 
@@ -162,10 +163,10 @@ def init(
     key: chex.PRNGKey,
     channels: int,
     *,
-    num_groups: int = 1,
     kernel_size: int = 3,
+    init_scale: Optional[float] = None,
+    num_groups: int = 1,
     spatial_shape: Optional[tuple[int, int]] = None,
-    init_scale: float = 0.1,
     dtype: jnp.dtype = jnp.float32,
 ) -> Params:
     """Small random masked kernels, zero biases, t = 1 (jit-compiled).
@@ -173,12 +174,12 @@ def init(
     Args:
       key: PRNG key.
       channels: C, the number of input channels.
-      num_groups: K, the number of hidden groups (default 1).
       kernel_size: odd kernel size k (default 3).
+      init_scale: kernel entries are N(0, s^2 / fan_in) with s = init_scale;
+        None (default) is 0.1, so the layer starts close to x + const.
+      num_groups: K, the number of hidden groups (default 1).
       spatial_shape: (H, W) for a per-pixel t (as in the paper); None (default)
         gives one t per channel.
-      init_scale: kernel entries are N(0, init_scale^2 / fan_in) (default 0.1), so
-        the layer starts close to x + const.
       dtype: parameter dtype (default float32).
 
     Returns:
@@ -200,6 +201,7 @@ def init(
     _validation.check_positive_int(num_groups, _NAME, "num_groups")
     _check_kernel_size(kernel_size)
     _validation.check_dtype(dtype, _NAME, "parameter dtype")
+    init_scale = 0.1 if init_scale is None else init_scale
     k, c, kc = kernel_size, channels, num_groups * channels
     keys = jax.random.split(key, 3)
     shapes = ((k, k, c, kc), (k, k, kc, kc), (k, k, kc, c))
@@ -330,19 +332,72 @@ def _residual(fz: jax.Array, z: jax.Array) -> jax.Array:
     return jnp.max(jnp.abs(fz - z), axis=axes) / scale
 
 
-def _iterate(fn, z, x0, alpha, tol, max_iters, num_steps):
+def _anderson_weights(r_hist: jax.Array, filled: jax.Array) -> jax.Array:
+    """Anderson's mixing weights w (..., m): min |sum_i w_i r_i| with sum_i w_i = 1.
+
+    With the residuals scaled to unit length, s_i = r_i / |r_i| and w_i = v_i / |r_i|
+    (so that a step's size does not decide its weight), this is per example
+
+        [0   c^T          ] [nu]   [c_min]
+        [c   S^T S + lam I] [v ] = [0    ],   c_i = c_min / |r_i|,  lam = 1e-6,
+
+    with c_min = min_i |r_i|; slots i >= filled get w_i = 0. Solved with
+    `small_linalg` (plain XLA, no LAPACK call; see its module docstring).
+    r_hist: (m, ..., H, W, C) residual history; filled: number of valid slots.
+    """
+    memory = r_hist.shape[0]
+    flat = r_hist.reshape(r_hist.shape[:-3] + (-1,))  # (m, ..., E)
+    gram = jnp.einsum("i...e,j...e->...ij", flat, flat)  # (..., m, m)
+    used = jnp.arange(memory) < filled
+    tiny = jnp.finfo(gram.dtype).tiny
+    norm = jnp.sqrt(jnp.maximum(jnp.diagonal(gram, axis1=-2, axis2=-1), tiny))
+    norm = jnp.where(used, norm, jnp.inf)  # (..., m)
+    smallest = jnp.min(norm, axis=-1, keepdims=True)
+    border = smallest / norm  # c_i in (0, 1]; 0 for unused slots
+    unit = gram / (norm[..., :, None] * norm[..., None, :])  # 0 for unused slots
+    eye = jnp.eye(memory, dtype=gram.dtype)
+    unit = unit + eye * jnp.where(used, 1e-6, 1.0)[..., None, :]
+    top = jnp.concatenate([jnp.zeros_like(border[..., :1]), border], -1)
+    bottom = jnp.concatenate([border[..., :, None], unit], -1)
+    system = jnp.concatenate([top[..., None, :], bottom], -2)  # (..., m+1, m+1)
+    batch = system.shape[:-2]
+    inverse, _ = small_linalg.inv_and_log_abs_det(
+        system.reshape((-1,) + system.shape[-2:])
+    )
+    inverse = inverse.reshape(batch + system.shape[-2:])
+    return inverse[..., 1:, 0] * smallest / norm  # w_i = v_i / |r_i|
+
+
+def _iterate(fn, z, x0, alpha, tol, max_iters, num_steps, memory=1):
     """Algorithm 1 on fn: x -> (f(x), diag): fixed steps, or until residual <= tol.
 
+    With memory = 1 each step is Algorithm 1's x <- g(x) = x - alpha (f(x) - z) / d.
+    With memory m > 1 it is Anderson acceleration of that map (Walker & Ni 2011):
+    with the last m iterates x_i and their steps r_i = g(x_i) - x_i,
+
+        x <- sum_i w_i (x_i + r_i),  w = argmin |sum_i w_i r_i|, sum_i w_i = 1,
+
+    per example (`_anderson_weights`); one evaluation of fn per step either way.
     The tolerance loop continues while some example has a finite residual above
     `tol` and fewer than `max_iters` steps were taken, so a NaN or Inf stops it.
     """
+    history = jnp.zeros((memory if memory > 1 else 0,) + z.shape, z.dtype)
 
     def step(state):
-        x, fx, diag, k = state
-        x = x - alpha * (fx - z) / diag
-        return (x, *fn(x), k + 1)
+        x, fx, diag, k, x_hist, r_hist = state
+        r = -alpha * (fx - z) / diag
+        if memory == 1:
+            x = x + r
+        else:
+            slot = k % memory
+            x_hist = x_hist.at[slot].set(x)
+            r_hist = r_hist.at[slot].set(r)
+            weights = _anderson_weights(r_hist, jnp.minimum(k + 1, memory))
+            weights = jnp.moveaxis(weights, -1, 0)[..., None, None, None]
+            x = jnp.sum(weights * (x_hist + r_hist), axis=0)
+        return (x, *fn(x), k + 1, x_hist, r_hist)
 
-    state = (x0, *fn(x0), jnp.zeros((), jnp.int32))
+    state = (x0, *fn(x0), jnp.zeros((), jnp.int32), history, history)
     if num_steps is not None:
         state = jax.lax.fori_loop(0, num_steps, lambda _, s: step(s), state)
     else:
@@ -353,29 +408,30 @@ def _iterate(fn, z, x0, alpha, tol, max_iters, num_steps):
             return working & (state[3] < max_iters)
 
         state = jax.lax.while_loop(active, step, state)
-    x, fx, _, iterations = state
+    x, fx, _, iterations, _, _ = state
     residual = _residual(fx, z)
     return InverseResult(x, residual, iterations, residual <= tol)
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2, 3, 4))
-def _solve(alpha, tol, max_iters, num_steps, upper, params, z):
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2, 3, 4, 5))
+def _solve(alpha, tol, max_iters, num_steps, upper, memory, params, z):
     fn = functools.partial(forward_and_diagonal, params, upper=upper)
-    return _iterate(fn, z, z, alpha, tol, max_iters, num_steps)
+    return _iterate(fn, z, z, alpha, tol, max_iters, num_steps, memory)
 
 
-def _solve_fwd(alpha, tol, max_iters, num_steps, upper, params, z):
-    result = _solve(alpha, tol, max_iters, num_steps, upper, params, z)
+def _solve_fwd(alpha, tol, max_iters, num_steps, upper, memory, params, z):
+    result = _solve(alpha, tol, max_iters, num_steps, upper, memory, params, z)
     return result, (params, result.x)
 
 
-def _solve_bwd(alpha, tol, max_iters, num_steps, upper, saved, cotangent):
+def _solve_bwd(alpha, tol, max_iters, num_steps, upper, memory, saved, cotangent):
     """Implicit differentiation: m(x*) = z, so dx*/dz = J^{-1}, dx*/dp = -J^{-1} dm/dp.
 
     u = J^{-T} x_bar by the fixed-point iteration on the transposed (triangular,
     same diagonal) system; then z_bar = u and params_bar = -(dm/dp)^T u. The
     residual output is a diagnostic and gets no gradient. The adjoint solve uses
-    the forward solve's alpha, tol and max_iters (or num_steps); its own residual
+    the forward solve's alpha, tol, max_iters (or num_steps) and Anderson memory;
+    its own residual
     is not reported, so check the forward solve's `converged` before trusting
     gradients.
     """
@@ -387,7 +443,7 @@ def _solve_bwd(alpha, tol, max_iters, num_steps, upper, saved, cotangent):
     def transposed(u):
         return vjp_x(u)[0], diag
 
-    u = _iterate(transposed, v, v / diag, alpha, tol, max_iters, num_steps).x
+    u = _iterate(transposed, v, v / diag, alpha, tol, max_iters, num_steps, memory).x
     _, vjp_params = jax.vjp(
         lambda p: forward_and_diagonal(p, x, upper=upper)[0], params
     )
@@ -397,7 +453,7 @@ def _solve_bwd(alpha, tol, max_iters, num_steps, upper, saved, cotangent):
 
 _solve.defvjp(_solve_fwd, _solve_bwd)
 # Compiled once per shape and option set, also when called outside `jit`.
-_solve_jit = jax.jit(_solve, static_argnums=(0, 1, 2, 3, 4))
+_solve_jit = jax.jit(_solve, static_argnums=(0, 1, 2, 3, 4, 5))
 
 
 def _check_alpha(alpha: float) -> None:
@@ -408,6 +464,11 @@ def _check_alpha(alpha: float) -> None:
         )
 
 
+def _check_options(alpha: float, anderson_memory: int) -> None:
+    _check_alpha(alpha)
+    _validation.check_positive_int(anderson_memory, _NAME, "anderson_memory")
+
+
 def solve(
     params: Params,
     z: jax.Array,
@@ -416,6 +477,7 @@ def solve(
     alpha: float = 1.0,
     tol: Optional[float] = None,
     max_iters: int = 100,
+    anderson_memory: int = 1,
 ) -> InverseResult:
     """Inverts m by Algorithm 1 in a `lax.while_loop` until residual <= tol.
 
@@ -427,18 +489,23 @@ def solve(
         values are allowed and show up as converged=False.
       tol: relative residual to stop at; None (default) uses `default_tolerance`.
       max_iters: most update steps (default 100).
+      anderson_memory: 1 (default) is Algorithm 1; m >= 2 accelerates it by
+        Anderson mixing of the last m iterates (`_iterate`), still one forward
+        pass per step.
 
     Returns:
       `InverseResult`; differentiable in params and z (implicit differentiation).
 
     Raises:
-      ValueError: as `forward_and_diagonal`, or alpha <= 0.
+      ValueError: as `forward_and_diagonal`, alpha <= 0 or anderson_memory < 1.
     """
-    _check_alpha(alpha)
+    _check_options(alpha, anderson_memory)
     _validation.check_positive_int(max_iters, _NAME, "max_iters")
     _check(params, z)
     tol = default_tolerance(z.dtype) if tol is None else tol
-    return _solve_jit(float(alpha), float(tol), max_iters, None, upper, params, z)
+    return _solve_jit(
+        float(alpha), float(tol), max_iters, None, upper, anderson_memory, params, z
+    )
 
 
 def solve_fixed_steps(
@@ -449,6 +516,7 @@ def solve_fixed_steps(
     upper: bool = False,
     alpha: float = 1.0,
     tol: Optional[float] = None,
+    anderson_memory: int = 1,
 ) -> InverseResult:
     """Inverts m by exactly `num_steps` steps of Algorithm 1 in a `lax.fori_loop`.
 
@@ -459,15 +527,25 @@ def solve_fixed_steps(
       upper: upper instead of lower triangular masks.
       alpha: step size (default 1.0).
       tol: only sets `converged` (residual <= tol); None uses `default_tolerance`.
+      anderson_memory: as in `solve`.
 
     Returns:
       `InverseResult` with iterations = num_steps; differentiable like `solve`.
     """
-    _check_alpha(alpha)
+    _check_options(alpha, anderson_memory)
     _validation.check_positive_int(num_steps, _NAME, "num_steps")
     _check(params, z)
     tol = default_tolerance(z.dtype) if tol is None else tol
-    return _solve_jit(float(alpha), float(tol), num_steps, num_steps, upper, params, z)
+    return _solve_jit(
+        float(alpha),
+        float(tol),
+        num_steps,
+        num_steps,
+        upper,
+        anderson_memory,
+        params,
+        z,
+    )
 
 
 ON_FAILURE = ("nan", "raise")
@@ -512,6 +590,7 @@ def inverse(
     max_iters: int = 100,
     num_steps: Optional[int] = None,
     on_failure: str = "nan",
+    anderson_memory: int = 1,
 ) -> tuple[jax.Array, jax.Array]:
     """Computes x = m^{-1}(y) by `solve` (`solve_fixed_steps` if num_steps is set).
 
@@ -530,6 +609,8 @@ def inverse(
       num_steps: if set, exactly this many steps (`solve_fixed_steps`).
       on_failure: "nan" (default) or "raise" (NaN and a `checkify` check; see
         `converged_or_nan`).
+      anderson_memory: 1 (default) is Algorithm 1, m >= 2 Anderson acceleration
+        (see `solve`).
 
     Returns:
       x and log|det dx/dy| = -sum log d(x), recomputed at x so it is
@@ -544,11 +625,23 @@ def inverse(
     _check_on_failure(on_failure)
     if num_steps is None:
         result = solve(
-            params, y, upper=upper, alpha=alpha, tol=tol, max_iters=max_iters
+            params,
+            y,
+            upper=upper,
+            alpha=alpha,
+            tol=tol,
+            max_iters=max_iters,
+            anderson_memory=anderson_memory,
         )
     else:
         result = solve_fixed_steps(
-            params, y, num_steps=num_steps, upper=upper, alpha=alpha, tol=tol
+            params,
+            y,
+            num_steps=num_steps,
+            upper=upper,
+            alpha=alpha,
+            tol=tol,
+            anderson_memory=anderson_memory,
         )
     x = converged_or_nan(result, on_failure)
     _, log_det = forward(params, x, upper=upper)

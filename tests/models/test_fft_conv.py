@@ -10,7 +10,7 @@ from tests.conftest import roundoff
 
 def test_fft_conv_module_starts_near_an_isometry():
     x = jax.random.normal(jax.random.PRNGKey(0), (2, 6, 5, 4))
-    module = models.FFTConv(kernel_size=3, noise=0.0, log_det_method="lifting")
+    module = models.FFTConv(kernel_size=3, init_scale=0.0, log_det_method="lifting")
     variables = module.init(jax.random.PRNGKey(1), x)
     assert variables["params"]["kernel"].shape == (3, 3, 4, 4)
     bijector = module.apply(variables, jax.ShapeDtypeStruct(x.shape, x.dtype))

@@ -65,7 +65,7 @@ def test_invertible_features_round_trip_and_log_det(downsampling):
 
 
 def test_circular_padding_conv_is_the_fft_conv():
-    params = fft_conv.init(KEY, 3, 3, noise=0.3)
+    params = fft_conv.init(KEY, 3, kernel_size=3, init_scale=0.3)
     x = jax.random.normal(KEY, (2, 5, 6, 3))
     # Round-off relative to the bound max |x| * max_o sum |kernel[..., o]| on |y|.
     gain = float(jnp.max(jnp.sum(jnp.abs(params.kernel), axis=(0, 1, 2))))

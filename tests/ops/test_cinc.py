@@ -13,7 +13,7 @@ def _params(key, channels, *, unit_diagonal=False, sigma=0.15, dtype=jnp.float32
     """Trained-like parameters: taps N(0, sigma^2), log-normal diagonal."""
     k1, k2 = jax.random.split(key)
     params = cinc.init(
-        k1, channels, unit_diagonal=unit_diagonal, scale=sigma, dtype=dtype
+        k1, channels, unit_diagonal=unit_diagonal, init_scale=sigma, dtype=dtype
     )
     if not unit_diagonal:
         log_diag = 0.3 * jax.random.normal(k2, (channels,), dtype)
@@ -113,7 +113,7 @@ def test_rows_error_tracks_back_substitution_on_ill_conditioned_kernels():
     # ~4e3, so every exact solver loses ~1e-5 relative in float32; the row
     # solver's dense 1D row inverse must not lose more than back substitution.
     k1, k2, k3 = jax.random.split(jax.random.PRNGKey(1), 3)
-    params = cinc.init(k1, 12, scale=0.1)._replace(
+    params = cinc.init(k1, 12, init_scale=0.1)._replace(
         log_diag=0.3 * jax.random.normal(k2, (12,))
     )
     _, gain = cinc.inverse_filter(params, 16, 16)
@@ -130,7 +130,9 @@ def test_rows_error_tracks_back_substitution_on_ill_conditioned_kernels():
 
 @pytest.mark.parametrize("kernel_size", [1, 2, 5])
 def test_other_kernel_sizes_round_trip(kernel_size):
-    params = cinc.init(jax.random.PRNGKey(6), 3, kernel_size=kernel_size, scale=0.1)
+    params = cinc.init(
+        jax.random.PRNGKey(6), 3, kernel_size=kernel_size, init_scale=0.1
+    )
     x = jax.random.normal(jax.random.PRNGKey(7), (2, 6, 5, 3))
     y, _ = cinc.forward(params, x)
     expected = _numpy_forward(params, x)
@@ -182,7 +184,7 @@ def test_default_init_scale_is_fan_in_scaled(channels):
     taps = np.asarray(params.kernel)[cinc.mask(channels) == 1]
     # 0.1 / sqrt(k^2 c), independent of the _causal_conv helper's code.
     np.testing.assert_allclose(taps.std(), 0.1 / np.sqrt(9 * channels), rtol=0.1)
-    explicit = cinc.init(jax.random.PRNGKey(30), channels, scale=0.01)
+    explicit = cinc.init(jax.random.PRNGKey(30), channels, init_scale=0.01)
     np.testing.assert_allclose(
         np.asarray(explicit.kernel)[cinc.mask(channels) == 1].std(), 0.01, rtol=0.1
     )

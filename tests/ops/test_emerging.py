@@ -13,7 +13,7 @@ def _params(key, channels, *, kernel_size=3, scale=0.2, dtype=jnp.float32):
     """Trained-like parameters: masked taps N(0, scale^2), perturbed 1x1."""
     k1, k2 = jax.random.split(key)
     params = emerging.init(
-        k1, channels, kernel_size=kernel_size, scale=scale, dtype=dtype
+        k1, channels, kernel_size=kernel_size, init_scale=scale, dtype=dtype
     )
     log_scale = 0.3 * jax.random.normal(k2, (channels,), dtype)
     return params._replace(conv1x1=params.conv1x1._replace(log_scale=log_scale))

@@ -15,7 +15,9 @@ _forward = jax.jit(fft_conv.forward)
 _inverse = jax.jit(fft_conv.inverse)
 _log_det = jax.jit(fft_conv.log_det, static_argnums=(1, 2, 3))
 _init = jax.jit(
-    fft_conv.init, static_argnums=(1, 2), static_argnames=("orthogonal", "dtype")
+    fft_conv.init,
+    static_argnums=1,
+    static_argnames=("kernel_size", "orthogonal", "dtype"),
 )
 # (kernel size, (height, width)): k in {1, 2, 3, 5}, odd / even, non-square sizes.
 SHAPES = [
@@ -32,7 +34,9 @@ SHAPE_IDS = [f"k{k}-{h}x{w}" for k, (h, w) in SHAPES]
 
 def _setup(kernel_size, height, width, dtype, batch=2, noise=0.3):
     k_params, k_x = jax.random.split(jax.random.PRNGKey(kernel_size + 10 * height))
-    params = _init(k_params, CHANNELS, kernel_size, noise=noise, dtype=dtype)
+    params = _init(
+        k_params, CHANNELS, kernel_size=kernel_size, init_scale=noise, dtype=dtype
+    )
     x = jax.random.normal(k_x, (batch, height, width, CHANNELS), dtype)
     return params, x
 
@@ -158,7 +162,9 @@ def test_singular_values_match_dense_jacobian(dtype):
 
 
 def test_orthogonal_init_is_an_isometry(dtype):
-    params = fft_conv.init(jax.random.PRNGKey(0), 4, 3, noise=0.0, dtype=dtype)
+    params = fft_conv.init(
+        jax.random.PRNGKey(0), 4, kernel_size=3, init_scale=0.0, dtype=dtype
+    )
     np.testing.assert_allclose(fft_conv.condition_number(params, 6, 5), 1.0, rtol=1e-5)
     # A sum of 6 * 5 terms log|det A_f| = 0, each exact to a few ulps.
     atol = roundoff(dtype, ulps=8 * 6 * 5)
@@ -170,7 +176,12 @@ def test_orthogonal_init_is_an_isometry(dtype):
 
 def test_identity_init_is_the_identity(dtype):
     params = fft_conv.init(
-        jax.random.PRNGKey(0), 2, 4, noise=0.0, orthogonal=False, dtype=dtype
+        jax.random.PRNGKey(0),
+        2,
+        kernel_size=4,
+        init_scale=0.0,
+        orthogonal=False,
+        dtype=dtype,
     )
     x = jax.random.normal(jax.random.PRNGKey(1), (2, 4, 5, 2), dtype)
     y, log_det = fft_conv.forward(params, x)
@@ -228,7 +239,7 @@ def test_inverse_gradient_matches_finite_differences():
 
 
 def test_raises_if_kernel_larger_than_image():
-    params = fft_conv.init(jax.random.PRNGKey(0), 2, 5)
+    params = fft_conv.init(jax.random.PRNGKey(0), 2, kernel_size=5)
     with pytest.raises(ValueError, match="larger than the image"):
         fft_conv.forward(params, jnp.ones((1, 4, 6, 2)))
     with pytest.raises(ValueError, match="larger than the image"):
@@ -236,7 +247,7 @@ def test_raises_if_kernel_larger_than_image():
 
 
 def test_raises_if_channels_mismatch():
-    params = fft_conv.init(jax.random.PRNGKey(0), 2, 3)
+    params = fft_conv.init(jax.random.PRNGKey(0), 2, kernel_size=3)
     with pytest.raises(ValueError, match="channels 3 != 2"):
         fft_conv.inverse(params, jnp.ones((1, 4, 4, 3)))
 
@@ -253,12 +264,12 @@ def test_raises_if_kernel_not_square():
 
 
 def test_raises_if_unknown_log_det_method():
-    params = fft_conv.init(jax.random.PRNGKey(0), 2, 3)
+    params = fft_conv.init(jax.random.PRNGKey(0), 2, kernel_size=3)
     with pytest.raises(ValueError, match="log_det_method"):
         fft_conv.forward(params, jnp.ones((1, 4, 4, 2)), log_det_method="dense")
 
 
 def test_raises_if_integer_input():
-    params = fft_conv.init(jax.random.PRNGKey(0), 2, 3)
+    params = fft_conv.init(jax.random.PRNGKey(0), 2, kernel_size=3)
     with pytest.raises(ValueError, match="floating"):
         fft_conv.forward(params, jnp.ones((1, 4, 4, 2), jnp.int32))

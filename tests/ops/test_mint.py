@@ -320,3 +320,63 @@ def test_raises_if_on_failure_is_unknown():
     params = mint.init(jax.random.PRNGKey(0), 3)
     with pytest.raises(ValueError, match=r"one of \('nan', 'raise'\), got 'keep'"):
         mint.inverse(params, _x(jnp.float32), on_failure="keep")
+
+
+def test_anderson_weights_solve_the_constrained_least_squares():
+    """Against numpy's closed form: v = A^{-1} c / (c^T A^{-1} c), w = v / |r|,
+    A = S^T S + 1e-6 I for the unit-length residuals s_i = r_i / |r_i|."""
+    memory, filled = 4, 3
+    history = jax.random.normal(jax.random.PRNGKey(3), (memory, 2) + SHAPE)
+    history = history * jnp.array([1.0, 1e-3, 30.0, 7.0])[:, None, None, None, None]
+    weights = np.asarray(mint._anderson_weights(history, jnp.asarray(filled)))
+    assert weights.shape == (2, memory)
+    for example in range(2):
+        r = np.asarray(history[:filled, example], np.float64).reshape(filled, -1)
+        norms = np.linalg.norm(r, axis=1)
+        s = r / norms[:, None]
+        a = s @ s.T + 1e-6 * np.eye(filled)
+        c = 1.0 / norms
+        v = np.linalg.solve(a, c) / (c @ np.linalg.solve(a, c))
+        np.testing.assert_allclose(weights[example, :filled], v / norms, rtol=2e-3)
+        assert weights[example, filled:].tolist() == [0.0] * (memory - filled)
+        np.testing.assert_allclose(weights[example].sum(), 1.0, rtol=1e-5)
+
+
+@pytest.mark.parametrize("memory", [2, 5])
+@pytest.mark.parametrize("upper", [False, True], ids=["lower", "upper"])
+def test_anderson_round_trip(upper, memory, dtype):
+    params, x = _layer(dtype), _x(dtype)
+    y, log_det = mint.forward(params, x, upper=upper)
+    result = mint.solve(params, y, upper=upper, anderson_memory=memory)
+    assert result.converged.all() and 0 < int(result.iterations) < 100
+    np.testing.assert_allclose(
+        result.x, x, rtol=0, atol=roundoff(dtype, x, ulps=SOLVE_ULPS)
+    )
+    x_back, inverse_log_det = mint.inverse(
+        params, y, upper=upper, anderson_memory=memory
+    )
+    np.testing.assert_allclose(x_back, result.x, rtol=0, atol=0)
+    np.testing.assert_allclose(
+        inverse_log_det, -log_det, rtol=tolerance(dtype, 1e-5, 1e-9)
+    )
+
+
+def test_anderson_gradient_matches_finite_differences():
+    """The adjoint solve also mixes: reverse-mode gradients, float64."""
+    with jax.enable_x64(True):
+        params, x = _layer(jnp.float64), _x(jnp.float64, batch=1)
+        y, _ = mint.forward(params, x)
+        weights = jax.random.normal(jax.random.PRNGKey(9), x.shape, jnp.float64)
+
+        @jax.jit
+        def loss(p, v):
+            x_back, log_det = mint.inverse(p, v, anderson_memory=3)
+            return jnp.sum(weights * x_back) + jnp.sum(log_det)
+
+        jax.test_util.check_grads(loss, (params, y), order=1, modes=("rev",))
+
+
+def test_raises_if_anderson_memory_is_not_positive():
+    params = mint.init(jax.random.PRNGKey(0), 3)
+    with pytest.raises(ValueError, match="anderson_memory"):
+        mint.solve(params, _x(jnp.float32), anderson_memory=0)

@@ -19,4 +19,7 @@ def get_config() -> ml_collections.ConfigDict:
     config.num_steps = (1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 50)
     config.target = 1e-5  # relative reconstruction error to report
     config.timing_repeats = 5
+    # Algorithm 1 (memory 1) next to Anderson acceleration, trained model, alpha 1.
+    config.anderson_memories = (1, 2, 3, 5, 8)
+    config.acceleration_steps = (5, 8, 10, 12, 15, 20)
     return config

@@ -15,4 +15,6 @@ def get_config():
     config.alphas = (1.0, 1.9)
     config.num_steps = (1, 3)
     config.timing_repeats = 1
+    config.anderson_memories = (1, 3)
+    config.acceleration_steps = (1, 3)
     return config

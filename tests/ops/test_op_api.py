@@ -1,0 +1,80 @@
+"""One op API: every convolution op's `init` takes the same arguments the same way.
+
+    init(key, channels, *, kernel_size=3, init_scale=None, ..., dtype=float32)
+
+for fft_conv, cinc, emerging and mint (init_scale None = the op's documented
+default), and init(key, channels, *, dtype=float32) for the 1x1 convolutions
+(actnorm: init(channels, *, dtype=float32)). The defaults are checked by value.
+"""
+
+import inspect
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jinvnet import ops
+from jinvnet.ops import _causal_conv
+
+KEY = jax.random.PRNGKey(0)
+CONVOLUTIONS = [ops.fft_conv, ops.cinc, ops.emerging, ops.mint]
+
+
+def _signature(op):
+    return inspect.signature(inspect.unwrap(op.init)).parameters
+
+
+@pytest.mark.parametrize("op", CONVOLUTIONS, ids=lambda op: op.__name__)
+def test_convolution_init_signature(op):
+    params = _signature(op)
+    names = list(params)
+    assert names[:2] == ["key", "channels"]
+    for name in names[:2]:
+        assert params[name].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+    assert names[2:4] == ["kernel_size", "init_scale"] and names[-1] == "dtype"
+    for name in names[2:]:
+        assert params[name].kind is inspect.Parameter.KEYWORD_ONLY, name
+    assert params["kernel_size"].default == 3
+    assert params["init_scale"].default is None
+    assert params["dtype"].default == jnp.float32
+
+
+@pytest.mark.parametrize("op", [ops.conv1x1, ops.conv1x1_lu], ids=lambda o: o.__name__)
+def test_1x1_init_signature(op):
+    params = _signature(op)
+    assert list(params) == ["key", "channels", "dtype"]
+    assert params["dtype"].kind is inspect.Parameter.KEYWORD_ONLY
+    with pytest.raises(TypeError):
+        op.init(KEY, 3, jnp.float64)  # dtype is keyword-only
+
+
+def test_actnorm_init_signature():
+    params = _signature(ops.actnorm)
+    assert list(params) == ["channels", "dtype"]
+    assert params["dtype"].kind is inspect.Parameter.KEYWORD_ONLY
+
+
+def test_init_scale_none_is_each_ops_documented_default():
+    """None gives the same parameters as the default written out."""
+    fan_in = _causal_conv.default_init_scale(4, 3)  # 0.1 / sqrt(k^2 c)
+    np.testing.assert_allclose(fan_in, 0.1 / np.sqrt(9 * 4))
+    for op, value in (
+        (ops.fft_conv, 0.01),
+        (ops.cinc, fan_in),
+        (ops.emerging, fan_in),
+        (ops.mint, 0.1),
+    ):
+        default = jax.tree_util.tree_leaves(op.init(KEY, 4))
+        explicit = jax.tree_util.tree_leaves(op.init(KEY, 4, init_scale=value))
+        assert len(default) == len(explicit)
+        for a, b in zip(default, explicit):
+            np.testing.assert_allclose(a, b, rtol=1e-6, err_msg=op.__name__)
+        doubled = jax.tree_util.tree_leaves(op.init(KEY, 4, init_scale=2 * value))
+        assert any(not np.allclose(a, b) for a, b in zip(default, doubled))
+
+
+@pytest.mark.parametrize("op", CONVOLUTIONS, ids=lambda op: op.__name__)
+def test_kernel_size_is_honoured(op):
+    leaves = jax.tree_util.tree_leaves(op.init(KEY, 2, kernel_size=5))
+    assert any(leaf.shape[:2] == (5, 5) for leaf in leaves if leaf.ndim == 4)
