@@ -21,7 +21,6 @@ import numpy as np
 from experiments._timing import interleaved
 from experiments.main_job.ablation import BASE_CONFIG, VARIANTS
 from jinvnet import data
-from jinvnet.train import __main__ as cli
 from jinvnet.train import configs, loop, parallel
 from jinvnet.train.optim import make_optimizer
 from jinvnet.train.step import TrainState, make_train_step
@@ -32,7 +31,7 @@ _MAIN_JOB_STEPS = 1800
 def variant_config(variant: str):
     """The ablation's base config with the variant's overrides applied."""
     config = configs.get_config(BASE_CONFIG)
-    cli._apply_overrides(config, list(VARIANTS[variant]))
+    configs.apply_overrides(config, list(VARIANTS[variant]))
     return config
 
 

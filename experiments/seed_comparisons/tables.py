@@ -29,9 +29,8 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from experiments.density import main as density_main
 from experiments.path_to_invertibility import train as path_train
-from jinvnet import data
+from jinvnet import data, train
 from jinvnet.models import iconvnet
 from jinvnet.train import (
     TrainState,
@@ -623,9 +622,7 @@ def run(
             )
             for seed in table.seeds
         ]
-        counts = density_main.parameter_counts(
-            row.make(table.seeds[0]), dataset.image_shape
-        )
+        counts = train.parameter_counts(row.make(table.seeds[0]), dataset.image_shape)
         values = [r["value"] for r in runs]
         mean, std = summarize(values)
         walls = [r["wall_s"] for r in runs]

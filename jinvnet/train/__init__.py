@@ -7,6 +7,7 @@ from jinvnet.train.loop import (
     NonFiniteLossError,
     build_model,
     build_objective,
+    parameter_counts,
     train_and_evaluate,
 )
 from jinvnet.train.objectives import Objective
@@ -29,6 +30,7 @@ __all__ = [
     "make_eval_step",
     "make_optimizer",
     "make_train_step",
+    "parameter_counts",
     "shard_batch",
     "train_and_evaluate",
     "validate_config",

@@ -14,7 +14,6 @@ JAX_COORDINATOR_ADDRESS=10.0.0.1:1234 JAX_NUM_PROCESSES=2 JAX_PROCESS_ID=0).
 """
 
 import argparse
-import ast
 import contextlib
 import json
 import logging
@@ -29,42 +28,6 @@ from jinvnet.train.config_validation import validate_config
 from jinvnet.train.loop import train_and_evaluate
 
 MAIN_JOB_CONFIG = "mnist5k_cinc"  # the README main job
-
-
-def _parse_value(text: str):
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text
-
-
-def _apply_overrides(config, overrides: list[str]) -> None:
-    for item in overrides:
-        if not item.startswith("--config.") or "=" not in item:
-            raise SystemExit(
-                f"unrecognised argument {item!r}; overrides look like "
-                "--config.train.num_steps=100"
-            )
-        path, text = item[len("--config.") :].split("=", 1)
-        *parents, leaf = path.split(".")
-        node = config
-        for name in parents:
-            if name not in node:
-                raise SystemExit(
-                    f"--config.{path}: no field {name!r} (see --show_config)"
-                )
-            node = node[name]
-        value = _parse_value(text)
-        if leaf not in node and not (parents and parents[-1] == "kwargs"):
-            raise SystemExit(f"--config.{path}: no field {leaf!r} (see --show_config)")
-        if leaf in node and isinstance(node[leaf], float) and isinstance(value, int):
-            value = float(value)
-        if leaf in node and isinstance(node[leaf], str):
-            value = text
-        try:
-            node[leaf] = value
-        except TypeError as error:
-            raise SystemExit(f"--config.{path}={text}: {error}") from error
 
 
 def _initialize_distributed() -> None:
@@ -172,7 +135,10 @@ def main(argv: list[str] | None = None) -> dict | None:
             config = configs.get_config(args.config or MAIN_JOB_CONFIG)
     except ValueError as error:
         raise SystemExit(str(error)) from error
-    _apply_overrides(config, overrides)
+    try:
+        configs.apply_overrides(config, overrides)
+    except ValueError as error:
+        raise SystemExit(str(error)) from error
     if args.show_config:
         print(config)
         return None

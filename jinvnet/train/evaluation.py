@@ -119,6 +119,28 @@ def interpolation_grid(
     return np.asarray(decoded)
 
 
+def save_interpolation(
+    model: nn.Module,
+    variables: dict,
+    dataset: data.Dataset,
+    path: str,
+    *,
+    pairs: int = 4,
+    points: int = 8,
+) -> str:
+    """Writes the `interpolation_grid` of the first 2 * pairs test images to `path`.
+
+    Returns:
+      `path`.
+    """
+    images = dataset.test.get(np.arange(2 * pairs))["image"]
+    grid = interpolation_grid(model, variables, images, dataset.num_bins, points)
+    plots.save_image_grid(
+        grid, path, title="latent interpolation between test images", columns=points
+    )
+    return path
+
+
 def evaluate_run(
     config: ml_collections.ConfigDict,
     workdir: str,
@@ -169,15 +191,13 @@ def evaluate_run(
     os.makedirs(figures, exist_ok=True)
     summary.update(loop.sample_figures(model, variables, dataset, config, figures))
     if config.objective == "density":
-        images = dataset.test.get(np.arange(2 * interpolation_pairs))["image"]
-        grid = interpolation_grid(
-            model, variables, images, dataset.num_bins, interpolation_points
-        )
-        plots.save_image_grid(
-            grid,
+        save_interpolation(
+            model,
+            variables,
+            dataset,
             os.path.join(figures, "interpolation.png"),
-            title="latent interpolation between test images",
-            columns=interpolation_points,
+            pairs=interpolation_pairs,
+            points=interpolation_points,
         )
     with open(os.path.join(figures, "summary.json"), "w") as f:
         json.dump(summary, f, indent=2)

@@ -83,6 +83,23 @@ def build_model(config: ml_collections.ConfigDict) -> nn.Module:
     return module
 
 
+def parameter_counts(
+    config: ml_collections.ConfigDict, image_shape: tuple[int, int, int]
+) -> dict[str, int]:
+    """Stored and free parameter counts of the config's model, without compute.
+
+    From shapes alone (`jax.eval_shape`) for images of `image_shape`; "free"
+    leaves out the entries masks hold at zero (`models.count_params(free=True)`).
+    """
+    model = build_model(config)
+    x = jax.ShapeDtypeStruct((1, *image_shape), jnp.float32)
+    params = jax.eval_shape(model.init, jax.random.PRNGKey(0), x)["params"]
+    return {
+        "params": models.count_params(params),
+        "free_params": models.count_params(params, free=True),
+    }
+
+
 def build_objective(config: ml_collections.ConfigDict, num_bins: int) -> Objective:
     """The config's loss: objective kind, hybrid weight and dequantisation."""
     return Objective(

@@ -3,7 +3,7 @@
 import pytest
 
 from experiments.main_job import step_time
-from jinvnet.train import __main__ as cli
+from jinvnet.train import configs
 
 pytestmark = pytest.mark.slow  # compiles two train steps; see docs/testing.md
 
@@ -13,7 +13,7 @@ def test_times_each_variant_relative_to_the_first(monkeypatch):
 
     def tiny(variant):
         config = real(variant)
-        cli._apply_overrides(
+        configs.apply_overrides(
             config,
             [
                 "--config.model.kwargs.steps_per_level=1",
