@@ -2,7 +2,7 @@
 
 import functools
 import types
-from typing import Optional
+from typing import Any, Optional
 
 import distrax
 import jax
@@ -112,7 +112,7 @@ def invert_with_diagnostics(
 
 
 def mint_block(
-    lower: mint.Params, upper: mint.Params, **inverse_options
+    lower: mint.Params, upper: mint.Params, **inverse_options: Any
 ) -> distrax.Bijector:
     """A paired Mint block: the lower layer, then the upper one (data to latent).
 

@@ -2,6 +2,8 @@
 
 import functools
 
+import chex
+
 from jinvnet.bijectors._op_bijector import OpBijector
 from jinvnet.ops import reversible_stack
 from jinvnet.ops.block import Block
@@ -22,7 +24,9 @@ class ReversibleStack(OpBijector):
       memory_saving: recompute instead of storing activations (default True).
     """
 
-    def __init__(self, params, *, block: Block, memory_saving: bool = True):
+    def __init__(
+        self, params: chex.ArrayTree, *, block: Block, memory_saving: bool = True
+    ):
         op = Block(
             functools.partial(
                 reversible_stack.forward, block, memory_saving=memory_saving

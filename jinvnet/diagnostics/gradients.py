@@ -1,10 +1,11 @@
 """The angle between two gradients: memory-saving vs standard backprop (seed 004)."""
 
+import chex
 import jax
 import jax.numpy as jnp
 
 
-def gradient_angle(a, b) -> jax.Array:
+def gradient_angle(a: chex.ArrayTree, b: chex.ArrayTree) -> jax.Array:
     """Angle in degrees between two pytrees of arrays, flattened into vectors.
 
     Behrmann et al. 2021 (seed 004) track this angle between memory-saving and
