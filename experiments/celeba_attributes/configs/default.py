@@ -1,6 +1,7 @@
 """CelebA 64x64, CInC Flow L=4 D=32: attribute directions in the latent (seed 001).
 
-`jinvnet.train.configs.base()` fields (the shared trainer) plus `attributes`.
+The training CLI's `celeba64_cinc` config (jinvnet/train/configs.py) plus
+`attributes`, the settings of the directions and edits.
 """
 
 import ml_collections
@@ -9,24 +10,7 @@ from jinvnet.train import configs
 
 
 def get_config() -> ml_collections.ConfigDict:
-    config = configs.base()
-    config.data.name = "celeb_a"
-    config.data.image_size = 64
-    config.data.num_bits = 5  # Glow's CelebA setting
-    config.model.factory = "MultiScaleFlow"
-    config.model.kwargs = ml_collections.ConfigDict(
-        {
-            "num_levels": 4,
-            "steps_per_level": 32,
-            "conv": "cinc",
-            "coupling": "affine",
-            "hidden_channels": 512,
-            "inverse_method": "fast",
-        }
-    )
-    config.optim.learning_rate = 1e-3
-    config.train.num_steps = 100000
-    config.train.checkpoint_every = 5000
+    config = configs.get_config("celeba64_cinc")
     config.attributes = ml_collections.ConfigDict(
         {
             # The seed's edits: smile, glasses, hair colour, age.
