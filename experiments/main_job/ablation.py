@@ -48,6 +48,7 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     "glow": ("--config.model.factory=multiscale.glow",),
     "lr3e-3": _LR_3E_3,
     "lr4e-3": ("--config.optim.learning_rate=4e-3",),
+    "lr6e-3": ("--config.optim.learning_rate=6e-3",),
     "unbounded_scale": ("--config.model.kwargs.coupling_min_scale=0.0",),
     "learned_base": ("--config.model.kwargs.learned_base=True",),
     "no_split_prior": ("--config.model.kwargs.split_prior=False",),

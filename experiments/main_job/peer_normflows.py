@@ -109,13 +109,16 @@ def main(argv=None) -> dict:
     parser.add_argument("--num_steps", type=int, default=1800)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
+        "--learning_rate", type=float, default=2e-3, help="Adam's peak (default 2e-3)"
+    )
+    parser.add_argument(
         "--samples", help="npz to write 1,024 samples per temperature to (8-bit)"
     )
     args = parser.parse_args(argv)
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     rng = np.random.default_rng(args.seed)
-    alpha, peak, warmup, batch = 1e-6, 2e-3, 100, 64
+    alpha, peak, warmup, batch = 1e-6, args.learning_rate, 100, 64
     with np.load(args.data) as f:  # integer pixels, (n, 28, 28, 1)
         train = torch.tensor(f["train_x"], dtype=torch.float32).permute(0, 3, 1, 2)
         test = torch.tensor(f["test_x"], dtype=torch.float32).permute(0, 3, 1, 2)
@@ -169,6 +172,7 @@ def main(argv=None) -> dict:
         "torch": torch.__version__,
         "seed": args.seed,
         "steps": args.num_steps,
+        "learning_rate": peak,
         "params": params,
         "train_s": round(train_s, 1),
         "test_bits_per_dim": round(float(test_bpd.mean()), 4),
