@@ -8,12 +8,14 @@ checkpoints, and writes metrics (JSONL, and TensorBoard if tensorboardX is
 installed), PNG figures and a summary (JSON).
 """
 
+import dataclasses
 import importlib
 import json
 import logging
 import math
 import os
 import time
+from typing import Callable
 
 import distrax
 import flax.linen as nn
@@ -247,46 +249,141 @@ def categorical_baseline(dataset: data.Dataset, limit: int) -> float:
     )
 
 
-def _train_loop(
-    *,
-    state_and_step,
-    train_iter,
-    train_step,
-    eval_step,
-    dataset,
-    mesh,
-    config,
-    checkpoints,
-    metrics_log,
-    bar,
-) -> tuple[TrainState, int | None, dict | None]:
-    """Steps from the state's step to num_steps.
+@dataclasses.dataclass
+class _Run:
+    """What a training run holds between its set-up and its summary."""
+
+    config: ml_collections.ConfigDict
+    workdir: str
+    dataset: data.Dataset
+    model: nn.Module
+    mesh: jax.sharding.Mesh
+    state: TrainState
+    train_iter: data.BatchIterator
+    train_step: Callable
+    eval_step: Callable
+    checkpoints: Checkpointer
+    metrics_log: MetricsLog
+
+    @property
+    def use_ema(self) -> bool:
+        return self.config.optim.ema_decay > 0
+
+    def evaluate(self, state: TrainState) -> dict:
+        """Test metrics of the state's (EMA) parameters."""
+        return evaluate(
+            self.eval_step,
+            state.variables(use_ema=self.use_ema),
+            self.dataset.test,
+            self.dataset.num_bins,
+            self.mesh,
+            self.config,
+        )
+
+
+def _initial_state(config, model, dataset, optimizer, mesh) -> TrainState:
+    """Initialises the model on one batch (ActNorm's data-dependent start)."""
+    init_batch = next(
+        data.BatchIterator(
+            dataset.train,
+            batch_size=min(config.train.init_batch_size, len(dataset.train)),
+            num_bins=dataset.num_bins,
+            seed=config.seed + 1,
+            process_index=0,
+            process_count=1,
+        )
+    )
+    init_key, state_key = jax.random.split(jax.random.PRNGKey(config.seed))
+    variables = model.init(init_key, jnp.asarray(init_batch["image"]))
+    state = TrainState.create(
+        variables, optimizer, state_key, ema=config.optim.ema_decay > 0
+    )
+    return parallel.replicate(state, mesh)
+
+
+def _set_up(config, workdir, dataset, model) -> _Run:
+    """Validates, writes config.json, builds everything and resumes if it can."""
+    validate_config(config)
+    os.makedirs(workdir, exist_ok=True)
+    with open(os.path.join(workdir, "config.json"), "w") as f:
+        f.write(config.to_json_best_effort(indent=2))  # for --eval_only
+    mesh = parallel.data_mesh()
+    dataset = dataset or load_dataset(config)
+    model = model or build_model(config)
+    objective = build_objective(config, dataset.num_bins)
+    optimizer = make_optimizer(config.optim, config.train.num_steps)
+    train_iter = data.BatchIterator(
+        dataset.train,
+        batch_size=config.train.batch_size,
+        num_bins=dataset.num_bins,
+        seed=config.seed,
+        pixels=config.data.dequantization == "variational",
+    )
+    state = _initial_state(config, model, dataset, optimizer, mesh)
+    checkpoints = Checkpointer(
+        os.path.join(os.path.abspath(workdir), "checkpoints"),
+        fingerprint=fingerprint(config),
+        keep_last=config.train.keep_last,
+        keep_best=config.train.keep_best,
+    )
+    if checkpoints.latest_step() is not None:
+        state, position = checkpoints.restore(state)
+        train_iter.restore(position)
+        state = parallel.replicate(state, mesh)
+        _LOG.info("resumed from step %d in %s", int(state.step), checkpoints.directory)
+    start = int(jax.device_get(state.step))
+    return _Run(
+        config=config,
+        workdir=workdir,
+        dataset=dataset,
+        model=model,
+        mesh=mesh,
+        state=state,
+        train_iter=train_iter,
+        train_step=make_train_step(
+            model, objective, optimizer, mesh, ema_decay=config.optim.ema_decay
+        ),
+        eval_step=make_eval_step(model, objective, mesh),
+        checkpoints=checkpoints,
+        metrics_log=MetricsLog(
+            workdir, tensorboard=config.train.tensorboard, resume_step=start
+        ),
+    )
+
+
+def _non_finite_loss(loss: float, step: int, last_good, directory) -> Exception:
+    where = (
+        f"step {last_good} in {directory} (intact; training resumes from it if you "
+        "run again)"
+        if last_good is not None
+        else "none (no checkpoint was written yet)"
+    )
+    return NonFiniteLossError(
+        f"loss is {loss} at step {step}; training stopped and this state was not "
+        f"saved. Last good checkpoint: {where}. Try a lower optim.learning_rate, "
+        "more optim.warmup_steps or optim.grad_clip_norm."
+    )
+
+
+def _run_steps(run: _Run, bar) -> tuple[TrainState, int | None, dict | None]:
+    """Steps from the state's step to num_steps; evaluates and saves on schedule.
 
     Returns:
       (state, last saved step, test metrics of the final step if this call
       evaluated it, else None).
     """
-    state, start = state_and_step
+    config, checkpoints, state = run.config, run.checkpoints, run.state
     last_good = checkpoints.latest_step()
     test_metrics = None
     num_steps = config.train.num_steps
-    for step in range(start + 1, num_steps + 1):
-        new_state, metrics = train_step(
-            state, parallel.shard_batch(next(train_iter), mesh)
+    for step in range(int(jax.device_get(state.step)) + 1, num_steps + 1):
+        new_state, metrics = run.train_step(
+            state, parallel.shard_batch(next(run.train_iter), run.mesh)
         )
         metrics = jax.device_get(metrics)
         if not math.isfinite(float(metrics["loss"])):
-            where = (
-                f"step {last_good} in {checkpoints.directory} (intact; training "
-                "resumes from it if you run again)"
-                if last_good is not None
-                else "none (no checkpoint was written yet)"
-            )
-            raise NonFiniteLossError(
-                f"loss is {float(metrics['loss'])} at step {step}; training stopped "
-                "and "
-                f"this state was not saved. Last good checkpoint: {where}. Try a lower "
-                f"optim.learning_rate, more optim.warmup_steps or optim.grad_clip_norm."
+            raise _non_finite_loss(
+                float(metrics["loss"]), step, last_good, checkpoints.directory
             )
         state = new_state
         bar.update(1)
@@ -298,26 +395,53 @@ def _train_loop(
             }
         )
         if step % config.train.log_every == 0 or step == num_steps:
-            metrics_log.write(step, "train", metrics)
+            run.metrics_log.write(step, "train", metrics)
         if step % config.train.checkpoint_every == 0 or step == num_steps:
-            test_metrics = evaluate(
-                eval_step,
-                state.variables(use_ema=config.optim.ema_decay > 0),
-                dataset.test,
-                dataset.num_bins,
-                mesh,
-                config,
-            )
-            metrics_log.write(step, "test", test_metrics)
+            test_metrics = run.evaluate(state)
+            run.metrics_log.write(step, "test", test_metrics)
             if not (_all_finite(state.params) and math.isfinite(test_metrics["loss"])):
                 raise NonFiniteLossError(
                     f"non-finite parameters or test loss at step {step}; not saved. "
                     f"Last good checkpoint: step {last_good} in "
                     f"{checkpoints.directory}."
                 )
-            checkpoints.save(state, train_iter.position, test_metrics)
+            checkpoints.save(state, run.train_iter.position, test_metrics)
             last_good = step
     return state, last_good, test_metrics  # a run to the end evaluates num_steps
+
+
+def _summary(run: _Run, state: TrainState, last_good, final) -> dict:
+    """The run's summary: test metrics, sizes, and (densities) samples and figures."""
+    config, dataset = run.config, run.dataset
+    if final is None:  # resumed at num_steps: the loop evaluated nothing
+        final = run.evaluate(state)
+    summary = {
+        "step": int(jax.device_get(state.step)),
+        "objective": config.objective,
+        "dequantization": config.data.dequantization,  # variational: bits/dim a bound
+        "dataset": dataset.name,
+        "num_devices": run.mesh.devices.size,
+        "test": final,
+        "params": int(
+            sum(leaf.size for leaf in jax.tree_util.tree_leaves(state.params))
+        ),
+        "checkpoint": os.path.join(run.checkpoints.directory, str(last_good)),
+    }
+    if config.objective != "classification" and config.train.figures:
+        summary["categorical_baseline_bits_per_dim"] = categorical_baseline(
+            dataset, config.train.baseline_max_examples
+        )
+        summary.update(
+            sample_figures(
+                run.model, state.variables(run.use_ema), dataset, config, run.workdir
+            )
+        )
+    plots.save_loss_curve(
+        run.metrics_log.records,
+        os.path.join(run.workdir, "loss_curve.png"),
+        metric="bits_per_dim" if config.objective == "density" else "loss",
+    )
+    return summary
 
 
 def train_and_evaluate(
@@ -353,114 +477,20 @@ def train_and_evaluate(
         stops there.
     """
     start_time = time.monotonic()
-    validate_config(config)
-    os.makedirs(workdir, exist_ok=True)
-    with open(os.path.join(workdir, "config.json"), "w") as f:
-        f.write(config.to_json_best_effort(indent=2))  # for --eval_only
-    mesh = parallel.data_mesh()
-    dataset = dataset or load_dataset(config)
-    model = model or build_model(config)
-    objective = build_objective(config, dataset.num_bins)
-    optimizer = make_optimizer(config.optim, config.train.num_steps)
-    num_steps = config.train.num_steps
-
-    train_iter = data.BatchIterator(
-        dataset.train,
-        batch_size=config.train.batch_size,
-        num_bins=dataset.num_bins,
-        seed=config.seed,
-        pixels=config.data.dequantization == "variational",
+    run = _set_up(config, workdir, dataset, model)
+    bar = tqdm(
+        total=config.train.num_steps,
+        initial=int(jax.device_get(run.state.step)),
+        disable=not progress,
+        dynamic_ncols=True,
     )
-    init_batch = next(
-        data.BatchIterator(
-            dataset.train,
-            batch_size=min(config.train.init_batch_size, len(dataset.train)),
-            num_bins=dataset.num_bins,
-            seed=config.seed + 1,
-            process_index=0,
-            process_count=1,
-        )
-    )
-    init_key, state_key = jax.random.split(jax.random.PRNGKey(config.seed))
-    variables = model.init(init_key, jnp.asarray(init_batch["image"]))
-    state = TrainState.create(
-        variables, optimizer, state_key, ema=config.optim.ema_decay > 0
-    )
-    state = parallel.replicate(state, mesh)
-
-    checkpoints = Checkpointer(
-        os.path.join(os.path.abspath(workdir), "checkpoints"),
-        fingerprint=fingerprint(config),
-        keep_last=config.train.keep_last,
-        keep_best=config.train.keep_best,
-    )
-    if checkpoints.latest_step() is not None:
-        state, position = checkpoints.restore(state)
-        train_iter.restore(position)
-        state = parallel.replicate(state, mesh)
-        _LOG.info("resumed from step %d in %s", int(state.step), checkpoints.directory)
-
-    train_step = make_train_step(
-        model, objective, optimizer, mesh, ema_decay=config.optim.ema_decay
-    )
-    eval_step = make_eval_step(model, objective, mesh)
-    start = int(jax.device_get(state.step))
-    metrics_log = MetricsLog(
-        workdir, tensorboard=config.train.tensorboard, resume_step=start
-    )
-    bar = tqdm(total=num_steps, initial=start, disable=not progress, dynamic_ncols=True)
     try:
-        state, last_good, final = _train_loop(
-            state_and_step=(state, start),
-            train_iter=train_iter,
-            train_step=train_step,
-            eval_step=eval_step,
-            dataset=dataset,
-            mesh=mesh,
-            config=config,
-            checkpoints=checkpoints,
-            metrics_log=metrics_log,
-            bar=bar,
-        )
+        state, last_good, final = _run_steps(run, bar)
     finally:  # also on Ctrl-C or an error: finish pending saves, never leave them half
         bar.close()
-        checkpoints.close()
-        metrics_log.close()
-
-    use_ema = config.optim.ema_decay > 0
-    if final is None:  # resumed at num_steps: the loop evaluated nothing
-        final = evaluate(
-            eval_step,
-            state.variables(use_ema),
-            dataset.test,
-            dataset.num_bins,
-            mesh,
-            config,
-        )
-    summary = {
-        "step": int(jax.device_get(state.step)),
-        "objective": config.objective,
-        "dequantization": config.data.dequantization,  # variational: bits/dim a bound
-        "dataset": dataset.name,
-        "num_devices": mesh.devices.size,
-        "test": final,
-        "params": int(
-            sum(leaf.size for leaf in jax.tree_util.tree_leaves(state.params))
-        ),
-        "checkpoint": os.path.join(checkpoints.directory, str(last_good)),
-    }
-    if config.objective != "classification" and config.train.figures:
-        summary["categorical_baseline_bits_per_dim"] = categorical_baseline(
-            dataset, config.train.baseline_max_examples
-        )
-        summary.update(
-            sample_figures(model, state.variables(use_ema), dataset, config, workdir)
-        )
-    plots.save_loss_curve(
-        metrics_log.records,
-        os.path.join(workdir, "loss_curve.png"),
-        metric="bits_per_dim" if config.objective == "density" else "loss",
-    )
+        run.checkpoints.close()
+        run.metrics_log.close()
+    summary = _summary(run, state, last_good, final)
     summary["wall_s"] = round(time.monotonic() - start_time, 3)
     with open(os.path.join(workdir, "summary.json"), "w") as f:
         json.dump(summary, f, indent=2)
