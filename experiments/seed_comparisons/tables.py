@@ -25,7 +25,6 @@ import time
 from typing import Callable, NamedTuple
 
 import jax
-import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
@@ -33,7 +32,6 @@ from experiments.path_to_invertibility import train as path_train
 from jinvnet import data, train
 from jinvnet.models import iconvnet
 from jinvnet.train import (
-    TrainState,
     build_model,
     build_objective,
     configs,
@@ -42,7 +40,6 @@ from jinvnet.train import (
     make_eval_step,
     make_optimizer,
     make_train_step,
-    parallel,
     shard_batch,
     train_and_evaluate,
 )
@@ -843,21 +840,7 @@ def time_row(config: ml_collections.ConfigDict, dataset: data.Dataset, steps: in
         seed=config.seed,
     )
     start = time.perf_counter()
-    init_batch = next(
-        data.BatchIterator(
-            dataset.train,
-            batch_size=min(config.train.init_batch_size, len(dataset.train)),
-            num_bins=dataset.num_bins,
-            seed=config.seed + 1,
-            process_index=0,
-            process_count=1,
-        )
-    )
-    key = jax.random.PRNGKey(config.seed)
-    variables = model.init(key, jnp.asarray(init_batch["image"]))
-    ema = config.optim.ema_decay > 0
-    state = TrainState.create(variables, optimizer, key, ema=ema)
-    state = parallel.replicate(state, mesh)
+    state = loop.initial_state(config, model, dataset, optimizer, mesh)
     init_s = time.perf_counter() - start
     train_step = make_train_step(
         model, objective, optimizer, mesh, ema_decay=config.optim.ema_decay
@@ -874,7 +857,7 @@ def time_row(config: ml_collections.ConfigDict, dataset: data.Dataset, steps: in
         start = time.perf_counter()
         loop.evaluate(
             eval_step,
-            state.variables(ema),
+            state.variables(config.optim.ema_decay > 0),
             dataset.test,
             dataset.num_bins,
             mesh,

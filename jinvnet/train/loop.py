@@ -23,6 +23,7 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
+import optax
 from tqdm import tqdm
 
 from jinvnet import data, models
@@ -281,8 +282,18 @@ class _Run:
         )
 
 
-def _initial_state(config, model, dataset, optimizer, mesh) -> TrainState:
-    """Initialises the model on one batch (ActNorm's data-dependent start)."""
+def initial_state(
+    config: ml_collections.ConfigDict,
+    model: nn.Module,
+    dataset: data.Dataset,
+    optimizer: optax.GradientTransformation,
+    mesh: jax.sharding.Mesh,
+) -> TrainState:
+    """The train state of the model initialised on one batch of the train split.
+
+    The batch has `train.init_batch_size` images (ActNorm's data-dependent
+    start); the state is replicated over the mesh.
+    """
     init_batch = next(
         data.BatchIterator(
             dataset.train,
@@ -319,7 +330,7 @@ def _set_up(config, workdir, dataset, model) -> _Run:
         seed=config.seed,
         pixels=config.data.dequantization == "variational",
     )
-    state = _initial_state(config, model, dataset, optimizer, mesh)
+    state = initial_state(config, model, dataset, optimizer, mesh)
     checkpoints = Checkpointer(
         os.path.join(os.path.abspath(workdir), "checkpoints"),
         fingerprint=fingerprint(config),
