@@ -42,6 +42,7 @@ _TINY_Q = (  # width 8, 2 couplings
     "--config.data.dequantizer_steps=2",
 )
 _LR_3E_3 = ("--config.optim.learning_rate=3e-3",)
+_INIT_UNIFORM = ("--config.model.kwargs.coupling_init=uniform",)
 
 VARIANTS: dict[str, tuple[str, ...]] = {
     "uniform": (),  # BASE_CONFIG: the main job until 2026-12-03
@@ -49,6 +50,9 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     "lr3e-3": _LR_3E_3,
     "lr4e-3": ("--config.optim.learning_rate=4e-3",),
     "lr6e-3": ("--config.optim.learning_rate=6e-3",),
+    # The coupling conditioners' hidden layers started as PyTorch does (normflows).
+    "init_uniform": _INIT_UNIFORM,
+    "lr4e-3_init_uniform": ("--config.optim.learning_rate=4e-3", *_INIT_UNIFORM),
     "unbounded_scale": ("--config.model.kwargs.coupling_min_scale=0.0",),
     "learned_base": ("--config.model.kwargs.learned_base=True",),
     "no_split_prior": ("--config.model.kwargs.split_prior=False",),
@@ -84,6 +88,13 @@ VARIANTS: dict[str, tuple[str, ...]] = {
         *_TINY_Q,
         "--config.train.num_steps=1450",
         *_LR_3E_3,
+    ),
+    # The main job (learned noise, small q, lr 3e-3) with the uniform init.
+    "main_job_init_uniform": (*_SMALL_Q, *_LR_3E_3, *_INIT_UNIFORM),
+    "main_job_lr4e-3_init_uniform": (
+        *_SMALL_Q,
+        "--config.optim.learning_rate=4e-3",
+        *_INIT_UNIFORM,
     ),
     # Not a change at equal budget: the ceiling of the recipe at 3x the steps.
     "steps_5400": ("--config.train.num_steps=5400",),

@@ -18,12 +18,14 @@ from jinvnet.ops import (
 )
 
 
-def _declare_params(
-    module: nn.Module, op: ModuleType, x: jax.Array, hidden_channels: int
-) -> coupling.Params:
+def _declare_params(module: nn.Module, op: ModuleType, x: jax.Array) -> coupling.Params:
     """Declares the conditioner's parameters, initialised by `op.init`."""
     make = functools.partial(
-        op.init, channels=x.shape[-1], hidden_channels=hidden_channels, dtype=x.dtype
+        op.init,
+        channels=x.shape[-1],
+        hidden_channels=module.hidden_channels,
+        hidden_init=module.hidden_init,
+        dtype=x.dtype,
     )
     start = initial_value(module, make)
     net = conv_net.Params(
@@ -40,14 +42,17 @@ class AdditiveCoupling(nn.Module):
 
     Attributes:
       hidden_channels: width of the conditioner (default 64).
+      hidden_init: how its hidden layers start, one of `ops.conv_net.HIDDEN_INITS`
+        (default "he_normal").
     """
 
     hidden_channels: int = 64
+    hidden_init: str = "he_normal"
 
     @nn.compact
     def __call__(self, x: jax.Array) -> distrax.Bijector:
         """x: a batch of shape (batch, height, width, channels) or its shape struct."""
-        params = _declare_params(self, additive_coupling, x, self.hidden_channels)
+        params = _declare_params(self, additive_coupling, x)
         return bijectors.AdditiveCoupling(params)
 
 
@@ -58,15 +63,18 @@ class AffineCoupling(nn.Module):
       hidden_channels: width of the conditioner (default 64).
       min_scale: m in [0, 1), the lower bound of s, which bounds the inverse's
         expansion by 1/m (default 0: Glow's sigmoid scale).
+      hidden_init: how the conditioner's hidden layers start, one of
+        `ops.conv_net.HIDDEN_INITS` (default "he_normal").
     """
 
     hidden_channels: int = 64
     min_scale: float = 0.0
+    hidden_init: str = "he_normal"
 
     @nn.compact
     def __call__(self, x: jax.Array) -> distrax.Bijector:
         """x: a batch of shape (batch, height, width, channels) or its shape struct."""
-        params = _declare_params(self, affine_coupling, x, self.hidden_channels)
+        params = _declare_params(self, affine_coupling, x)
         return bijectors.AffineCoupling(params, min_scale=self.min_scale)
 
 
@@ -77,9 +85,12 @@ class QuadCoupling(nn.Module):
 
     Attributes:
       hidden_channels: width of each of the three conditioners (default 64).
+      hidden_init: how their hidden layers start, one of
+        `ops.conv_net.HIDDEN_INITS` (default "he_normal").
     """
 
     hidden_channels: int = 64
+    hidden_init: str = "he_normal"
 
     @nn.compact
     def __call__(self, x: jax.Array) -> distrax.Bijector:
@@ -88,6 +99,7 @@ class QuadCoupling(nn.Module):
             quad_coupling.init,
             channels=x.shape[-1],
             hidden_channels=self.hidden_channels,
+            hidden_init=self.hidden_init,
             dtype=x.dtype,
         )
         start = initial_value(self, make)

@@ -25,14 +25,19 @@ def init(
     channels: int,
     *,
     hidden_channels: int = 64,
+    hidden_init: str = "he_normal",
     dtype: jnp.dtype = jnp.float32,
 ) -> Params:
-    """Identity at initialisation (zero output layer)."""
+    """Identity at initialisation (zero output layer).
+
+    `hidden_init` starts the conditioner's hidden layers (`conv_net.HIDDEN_INITS`).
+    """
     return coupling.init(
         key,
         channels,
         outputs_per_channel=1,
         hidden_channels=hidden_channels,
+        hidden_init=hidden_init,
         dtype=dtype,
     )
 

@@ -31,14 +31,19 @@ def init(
     channels: int,
     *,
     hidden_channels: int = 64,
+    hidden_init: str = "he_normal",
     dtype: jnp.dtype = jnp.float32,
 ) -> Params:
-    """Zero output layer: t = 0 and s = sigmoid(2) at initialisation."""
+    """Zero output layer: t = 0 and s = sigmoid(2) at initialisation.
+
+    `hidden_init` starts the conditioner's hidden layers (`conv_net.HIDDEN_INITS`).
+    """
     return coupling.init(
         key,
         channels,
         outputs_per_channel=2,
         hidden_channels=hidden_channels,
+        hidden_init=hidden_init,
         dtype=dtype,
     )
 

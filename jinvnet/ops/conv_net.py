@@ -16,10 +16,15 @@ from typing import NamedTuple
 import chex
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jinvnet import _validation
 
 _NAME = "conv_net"
+# How the two hidden layers start: He-normal weights N(0, 2 / fan_in) and zero
+# biases, or PyTorch's default for a convolution (normflows', the peer's):
+# weights and biases U(-1 / sqrt(fan_in), 1 / sqrt(fan_in)).
+HIDDEN_INITS = ("he_normal", "uniform")
 
 
 class Params(NamedTuple):
@@ -40,9 +45,14 @@ def init(
     *,
     hidden_channels: int = 64,
     kernel_size: int = 3,
+    hidden_init: str = "he_normal",
     dtype: jnp.dtype = jnp.float32,
 ) -> Params:
-    """He-normal hidden layers and a zero output layer."""
+    """Random hidden layers (`HIDDEN_INITS`, default He-normal), a zero output layer.
+
+    Raises:
+      ValueError: a non-positive size or an unknown hidden_init.
+    """
     for what, value in (
         ("in_channels", in_channels),
         ("out_channels", out_channels),
@@ -51,14 +61,33 @@ def init(
     ):
         _validation.check_positive_int(value, _NAME, what)
     _validation.check_dtype(dtype, _NAME, "parameter dtype")
-    k1, k2 = jax.random.split(key)
-    init_fn = jax.nn.initializers.he_normal()
+    if hidden_init not in HIDDEN_INITS:
+        raise ValueError(
+            f"{_NAME}: hidden_init must be one of {HIDDEN_INITS}, got {hidden_init!r}"
+        )
     k = kernel_size
+    shape1 = (k, k, in_channels, hidden_channels)
+    shape2 = (1, 1, hidden_channels, hidden_channels)
+    keys = jax.random.split(key, 4)
+    if hidden_init == "he_normal":
+        he = jax.nn.initializers.he_normal()
+        w1, w2 = he(keys[0], shape1, dtype), he(keys[1], shape2, dtype)
+        b1 = b2 = jnp.zeros((hidden_channels,), dtype)
+    else:
+
+        def uniform(key, shape, fan_in):
+            bound = 1.0 / np.sqrt(fan_in)
+            return jax.random.uniform(key, shape, dtype, -bound, bound)
+
+        fan_in1, fan_in2 = k * k * in_channels, hidden_channels
+        w1, w2 = uniform(keys[0], shape1, fan_in1), uniform(keys[1], shape2, fan_in2)
+        b1 = uniform(keys[2], (hidden_channels,), fan_in1)
+        b2 = uniform(keys[3], (hidden_channels,), fan_in2)
     return Params(
-        w1=init_fn(k1, (k, k, in_channels, hidden_channels), dtype),
-        b1=jnp.zeros((hidden_channels,), dtype),
-        w2=init_fn(k2, (1, 1, hidden_channels, hidden_channels), dtype),
-        b2=jnp.zeros((hidden_channels,), dtype),
+        w1=w1,
+        b1=b1,
+        w2=w2,
+        b2=b2,
         w3=jnp.zeros((k, k, hidden_channels, out_channels), dtype),
         b3=jnp.zeros((out_channels,), dtype),
     )

@@ -37,6 +37,7 @@ def init(
     *,
     outputs_per_channel: int,
     hidden_channels: int = 64,
+    hidden_init: str = "he_normal",
     dtype: jnp.dtype = jnp.float32,
 ) -> Params:
     """Conditioner from c // 2 channels to `outputs_per_channel` * (c - c // 2)."""
@@ -46,6 +47,7 @@ def init(
         c_a,
         outputs_per_channel * c_b,
         hidden_channels=hidden_channels,
+        hidden_init=hidden_init,
         dtype=dtype,
     )
     return Params(net=net)

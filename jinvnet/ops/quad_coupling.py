@@ -58,9 +58,12 @@ def init(
     channels: int,
     *,
     hidden_channels: int = 64,
+    hidden_init: str = "he_normal",
     dtype: jnp.dtype = jnp.float32,
 ) -> Params:
     """Zero output layers: t_i = 0 and s_i = sigmoid(2) at initialisation.
+
+    `hidden_init` starts the conditioners' hidden layers (`conv_net.HIDDEN_INITS`).
 
     Raises:
       ValueError: if `channels` is not a positive multiple of 4.
@@ -70,7 +73,12 @@ def init(
     keys = jax.random.split(key, _BLOCKS - 1)
     nets = tuple(
         conv_net.init(
-            k, i * block, 2 * block, hidden_channels=hidden_channels, dtype=dtype
+            k,
+            i * block,
+            2 * block,
+            hidden_channels=hidden_channels,
+            hidden_init=hidden_init,
+            dtype=dtype,
         )
         for i, k in enumerate(keys, start=1)
     )

@@ -295,6 +295,26 @@ def test_without_split_prior_the_factored_half_is_not_whitened():
     np.testing.assert_allclose(log_det, log_det_ref, rtol=1e-6)
 
 
+def test_coupling_init_reaches_every_conditioner():
+    x = jax.random.normal(jax.random.PRNGKey(0), (2, 8, 8, 1), jnp.float32)
+    params = jax.jit(_tiny(coupling_init="uniform").init)(jax.random.PRNGKey(1), x)
+    flat = jax.tree_util.tree_flatten_with_path(params["params"])[0]
+    hidden_biases = [
+        leaf for path, leaf in flat if "Coupling" in str(path) and "b1" in str(path)
+    ]
+    assert len(hidden_biases) == 4  # 2 levels x 2 steps
+    assert all(np.any(b) for b in hidden_biases)  # uniform: random, not zero
+    default = jax.jit(_tiny().init)(jax.random.PRNGKey(1), x)["params"]
+    flat = jax.tree_util.tree_flatten_with_path(default)[0]
+    assert not any(
+        np.any(leaf)
+        for path, leaf in flat
+        if "Coupling" in str(path) and "b1" in str(path)
+    )
+    with pytest.raises(ValueError, match="coupling_init must be one of"):
+        _tiny(coupling_init="torch").init(jax.random.PRNGKey(0), x)
+
+
 def test_raises_if_learned_base_is_not_a_bool():
     x = jnp.zeros((1, 8, 8, 1))
     with pytest.raises(ValueError, match="learned_base must be True or False"):

@@ -117,3 +117,41 @@ def test_conv_net_matches_numpy_and_its_gradient_matches_a_lax_conv_reference():
     leaves = zip(jax.tree_util.tree_leaves(ours), jax.tree_util.tree_leaves(reference))
     for a, b in leaves:
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5 * float(np.abs(b).max()))
+
+
+def test_conv_net_hidden_inits_have_their_closed_form_spread():
+    """he_normal: N(0, 2 / fan_in) weights, zero biases; uniform (PyTorch's conv
+    default): weights and biases U(-b, b), b = 1 / sqrt(fan_in), so std b / sqrt(3).
+    The output layer is zero either way."""
+    c_in, hidden = 6, 256
+    fan_in = (9 * c_in, hidden)
+    he = conv_net.init(jax.random.PRNGKey(0), c_in, 4, hidden_channels=hidden)
+    for w, n in ((he.w1, fan_in[0]), (he.w2, fan_in[1])):
+        np.testing.assert_allclose(np.std(w), np.sqrt(2.0 / n), rtol=0.05)
+    assert not np.any(he.b1) and not np.any(he.b2)
+    uni = conv_net.init(
+        jax.random.PRNGKey(0), c_in, 4, hidden_channels=hidden, hidden_init="uniform"
+    )
+    for w, b, n in ((uni.w1, uni.b1, fan_in[0]), (uni.w2, uni.b2, fan_in[1])):
+        bound = 1.0 / np.sqrt(n)
+        assert np.max(np.abs(w)) <= bound and np.max(np.abs(b)) <= bound
+        np.testing.assert_allclose(np.std(w), bound / np.sqrt(3.0), rtol=0.05)
+        assert np.std(b) > 0.3 * bound  # random, not zero
+    for params in (he, uni):
+        assert not np.any(params.w3) and not np.any(params.b3)
+
+
+def test_affine_with_uniform_hidden_init_starts_at_the_fixed_scale():
+    """The output layer is zero, so t = 0 and s = sigmoid(2) whatever hidden_init."""
+    params = affine_coupling.init(jax.random.PRNGKey(1), 4, hidden_init="uniform")
+    x = jax.random.normal(jax.random.PRNGKey(2), (3, 5, 5, 4))
+    y, log_det = affine_coupling.forward(params, x)
+    s = 1.0 / (1.0 + np.exp(-2.0))
+    np.testing.assert_allclose(y[..., :2], x[..., :2], rtol=0, atol=0)
+    np.testing.assert_allclose(y[..., 2:], x[..., 2:] * s, rtol=1e-6)
+    np.testing.assert_allclose(log_det, 5 * 5 * 2 * np.log(s), rtol=1e-5)
+
+
+def test_unknown_hidden_init_raises():
+    with pytest.raises(ValueError, match="hidden_init must be one of"):
+        conv_net.init(jax.random.PRNGKey(0), 2, 4, hidden_init="xavier")
