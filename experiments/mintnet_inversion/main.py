@@ -29,7 +29,6 @@ import ml_collections
 import numpy as np
 
 from jinvnet import bijectors, data, models, train
-from jinvnet.train import parallel
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
@@ -38,32 +37,29 @@ _LOG = logging.getLogger(__name__)
 
 
 def _train(config, model, dataset):
-    """Initialises on a first batch and takes `train_steps` Adam steps.
+    """Initialises on a first batch and takes `train_steps` Adam steps (`train.fit`).
 
     Returns:
       (variables at initialisation, trained variables, per-step losses).
     """
-    mesh = train.data_mesh()
-    objective = train.Objective("density", num_bins=dataset.num_bins)
     optim = train.configs.base().optim
     optim.learning_rate = config.learning_rate
     optim.warmup_steps = min(optim.warmup_steps, max(1, config.train_steps // 4))
-    optimizer = train.make_optimizer(optim, config.train_steps)
     batches = data.BatchIterator(
         dataset.train,
         batch_size=config.batch_size,
         num_bins=dataset.num_bins,
         seed=config.seed,
     )
-    key = jax.random.PRNGKey(config.seed)
-    initial = model.init(key, jnp.asarray(next(batches)["image"]))
-    state = train.TrainState.create(initial, optimizer, key, ema=False)
-    step = train.make_train_step(model, objective, optimizer, mesh)
-    losses = []
-    for _ in range(config.train_steps):
-        state, metrics = step(state, parallel.shard_batch(next(batches), mesh))
-        losses.append(float(metrics["loss"]))
-    return initial, state.variables(), losses
+    result = train.fit(
+        model,
+        batches,
+        objective=train.Objective("density", num_bins=dataset.num_bins),
+        optimizer=train.make_optimizer(optim, config.train_steps),
+        num_steps=config.train_steps,
+        seed=config.seed,
+    )
+    return result.initial, result.variables, result.losses
 
 
 def _flow(model_config, variables, x, **inverse_options):

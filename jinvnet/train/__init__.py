@@ -3,6 +3,7 @@
 from jinvnet.train.checkpoint import Checkpointer, CheckpointError, CheckpointSaveError
 from jinvnet.train.config_validation import validate_config
 from jinvnet.train.configs import CONFIGS, get_config
+from jinvnet.train.fit import FitResult, NonFiniteFitLossError, fit
 from jinvnet.train.loop import (
     NonFiniteLossError,
     build_model,
@@ -20,12 +21,15 @@ __all__ = [
     "CheckpointError",
     "CheckpointSaveError",
     "Checkpointer",
+    "FitResult",
+    "NonFiniteFitLossError",
     "NonFiniteLossError",
     "Objective",
     "TrainState",
     "build_model",
     "build_objective",
     "data_mesh",
+    "fit",
     "get_config",
     "make_eval_step",
     "make_optimizer",

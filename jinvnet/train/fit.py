@@ -1,0 +1,84 @@
+"""A short training run for scripts: the trainer's step over any stream of batches.
+
+`train_and_evaluate` runs a whole experiment from a config (checkpoints, EMA,
+evaluation, figures). Experiments that only need a model trained for a few hundred
+steps (to time or probe its inverse, say) use `fit` instead: the same jit-compiled,
+data-parallel step (`make_train_step`) and the same objectives (`Objective`: bits/dim
+for densities, cross-entropy for classifiers), no files written.
+"""
+
+import math
+from typing import Iterator, NamedTuple
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import optax
+
+from jinvnet.train import parallel
+from jinvnet.train.objectives import LossFn
+from jinvnet.train.step import TrainState, make_train_step
+
+
+class FitResult(NamedTuple):
+    """What `fit` returns.
+
+    Attributes:
+      initial: the variables `model.init` made from the first batch.
+      variables: the trained variables.
+      losses: the mean training loss of every step, in order.
+    """
+
+    initial: dict
+    variables: dict
+    losses: list[float]
+
+
+class NonFiniteFitLossError(FloatingPointError):
+    """The training loss became NaN or infinite; the message names the step."""
+
+
+def fit(
+    model: nn.Module,
+    batches: Iterator[dict],
+    *,
+    objective: LossFn,
+    optimizer: optax.GradientTransformation,
+    num_steps: int,
+    seed: int = 0,
+) -> FitResult:
+    """Initialises `model` on the first batch, then takes `num_steps` optimiser steps.
+
+    Args:
+      model: a Flax module the objective understands (e.g. a `FlowDensity`).
+      batches: dicts with "image" (and "label" for classifiers), as
+        `data.BatchIterator` yields them; the first one initialises the model
+        (ActNorm's data-dependent start), the next `num_steps` are trained on.
+      objective: e.g. `Objective("density", num_bins=...)`.
+      optimizer: an optax transformation.
+      num_steps: optimiser steps (>= 0).
+      seed: the PRNG key of the initialisation, which also seeds the steps' keys.
+
+    Returns:
+      `FitResult(initial, variables, losses)`.
+
+    Raises:
+      ValueError: num_steps < 0.
+      NonFiniteFitLossError: the loss became NaN or infinite (the step is named).
+    """
+    if num_steps < 0:
+        raise ValueError(f"fit: num_steps must be >= 0, got {num_steps}")
+    mesh = parallel.data_mesh()
+    key = jax.random.PRNGKey(seed)
+    initial = model.init(key, jnp.asarray(next(batches)["image"]))
+    state = TrainState.create(initial, optimizer, key, ema=False)
+    state = parallel.replicate(state, mesh)
+    step = make_train_step(model, objective, optimizer, mesh)
+    losses = []
+    for i in range(num_steps):
+        state, metrics = step(state, parallel.shard_batch(next(batches), mesh))
+        loss = float(metrics["loss"])
+        if not math.isfinite(loss):
+            raise NonFiniteFitLossError(f"fit: loss is {loss} at step {i + 1}")
+        losses.append(loss)
+    return FitResult(initial, state.variables(), losses)
