@@ -7,7 +7,9 @@ from jinvnet.ops import actnorm
 class ActNorm(OpBijector):
     """ActNorm bijector: per-channel affine normalisation (Glow).
 
-    Equations: `jinvnet.ops.actnorm`. Event shape (height, width, channels).
+    Per channel, y = (x + loc) * exp(log_scale), log|det| = H W sum(log_scale);
+    x = y * exp(-log_scale) - loc (`jinvnet.ops.actnorm`). Event shape (height,
+    width, channels).
     """
 
     def __init__(self, params: actnorm.Params):

@@ -10,8 +10,8 @@ class AffineCoupling(OpBijector):
     With [x_a, x_b] the channel halves and [t, h] = NN(x_a):
     y = [x_a, (x_b + t) * s], s = m + (1 - m) sigmoid(h + 2), log|det| = sum log s;
     m = `min_scale` in [0, 1) bounds the inverse's expansion 1/s by 1/m (0, the
-    default, is Glow's scale). Equations: `jinvnet.ops.affine_coupling`. Event shape
-    (height, width, channels).
+    default, is Glow's scale); x_b = y_b / s - t (`jinvnet.ops.affine_coupling`).
+    Event shape (height, width, channels).
     """
 
     def __init__(self, params: affine_coupling.Params, *, min_scale: float = 0.0):

@@ -7,7 +7,9 @@ from jinvnet.ops import checkerboard
 class Checkerboard(OpBijector):
     """2x2 space to depth grouped by checkerboard colour, log-det 0.
 
-    Equations: `jinvnet.ops.checkerboard`. Maps (h, w, c) to (h/2, w/2, 4c). For
+    y[i, j, q c + k] = x[2i + a_q, 2j + b_q, k] with offsets (a_q, b_q) = (0, 0),
+    (1, 1), (0, 1), (1, 0) (`jinvnet.ops.checkerboard`). Maps (h, w, c) to
+    (h/2, w/2, 4c). For
     i-RevNet's downsampling use `Squeeze` (the same ordering as i-RevNet's psi).
     """
 

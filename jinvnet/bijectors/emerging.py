@@ -7,7 +7,10 @@ from jinvnet.ops import emerging
 class EmergingConv(OpBijector):
     """Emerging convolution: LU 1x1, then causal and anti-causal masked k x k.
 
-    Equations: `jinvnet.ops.emerging`. Event shape (height, width, channels).
+    y = K2 ** (K1 * (W x)): an LU 1x1 W, a causal masked convolution K1 and an
+    anti-causal one K2 ** x = flip(K2 * flip(x)), both with unit centre diagonals,
+    so log|det| = H W sum(log_scale of W); the inverse solves K2, then K1, then W
+    (`jinvnet.ops.emerging`). Event shape (height, width, channels).
 
     Args:
       params: `emerging.Params`.

@@ -7,8 +7,10 @@ from jinvnet.ops import fft_conv
 class FFTConv(OpBijector):
     """Circular convolution with an exact FFT inverse and log-det (Finzi et al. 2019).
 
-    Equations: `jinvnet.ops.fft_conv`. Event shape (height, width, channels), with
-    the kernel size at most height and width.
+    y = circular cross-correlation of x with the kernel; per frequency f,
+    Y_f = A_f X_f, so log|det| = sum_f log|det A_f| and X_f = A_f^{-1} Y_f
+    (seed 000, eqs. 1-2; `jinvnet.ops.fft_conv`). Event shape (height, width,
+    channels), with the kernel size at most height and width.
 
     Args:
       params: `fft_conv.Params` with a (k, k, c, c) kernel.

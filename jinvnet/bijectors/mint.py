@@ -14,8 +14,11 @@ from jinvnet.ops import mint
 class MintLayer(OpBijector):
     """One Mint layer m(x) with a lower (or upper) triangular Jacobian.
 
-    Equations: `jinvnet.ops.mint`. Event shape (height, width, channels). The
-    inverse runs Algorithm 1 with the tolerance loop (`mint.solve`), or with
+    m(x) = t x + sum_i W3_i h(sum_j W2_ij h(W1_j x + b1_j) + b2_ij) + b3 with
+    masked convolutions W and h = ELU (seed 002, Eq. 5); log|det| = sum log d(x),
+    d its analytic Jacobian diagonal (`jinvnet.ops.mint`). Event shape (height,
+    width, channels). The inverse runs Algorithm 1, x <- x - alpha (m(x) - z) /
+    d(x) from x = z, with the tolerance loop (`mint.solve`), or with
     exactly `num_steps` steps (`mint.solve_fixed_steps`) when that is set. An
     example that does not reach `tol` comes back as NaN (with a NaN log-det), never
     as a finite wrong answer; `solve` returns the iterate with its residual and

@@ -7,7 +7,10 @@ from jinvnet.ops import quad_coupling
 class QuadCoupling(OpBijector):
     """Four-block autoregressive affine coupling (CInC Flow).
 
-    Equations: `jinvnet.ops.quad_coupling`. Event shape (height, width, channels),
+    With x = [x_1, x_2, x_3, x_4] along channels: y_1 = x_1 and
+    y_{i+1} = (x_{i+1} + t_i(x_1..x_i)) * s_i(x_1..x_i), s_i = sigmoid(h_i + 2),
+    log|det| = sum_i sum log s_i; the inverse runs the blocks in order
+    (`jinvnet.ops.quad_coupling`). Event shape (height, width, channels),
     channels divisible by 4.
     """
 

@@ -12,7 +12,9 @@ from jinvnet.ops.block import Block
 class ReversibleStack(OpBijector):
     """Applies `depth` blocks of one kind in order, parameters stacked on axis 0.
 
-    Equations: `jinvnet.ops.reversible_stack`. With `memory_saving=True` (default)
+    x_{l+1} = f(p_l, x_l) for l = 0 .. L-1, log|det| = sum of the blocks'; the
+    inverse runs the blocks' inverses backwards (`jinvnet.ops.reversible_stack`).
+    With `memory_saving=True` (default)
     gradients recompute activations from outputs (constant activation memory in
     depth); that path supports reverse-mode autodiff only, so build the bijector
     with `memory_saving=False` for `jax.jvp` / `jax.jacfwd` (e.g. diagnostics).

@@ -7,8 +7,10 @@ from jinvnet.ops import irevnet, revnet
 class RevNetBlock(OpBijector):
     """RevNet block y1 = x1 + F(x2), y2 = x2 + G(y1), or its affine variant.
 
-    Equations: `jinvnet.ops.revnet`. Event shape (height, width, channels), channels
-    even.
+    Additive: log|det| = 0, inverse x2 = y2 - G(y1), x1 = y1 - F(x2). Affine:
+    y1 = (x1 + t_F(x2)) s_F(x2), y2 = (x2 + t_G(y1)) s_G(y1), log|det| = sum log s_F
+    + sum log s_G (`jinvnet.ops.revnet`). Event shape (height, width, channels),
+    channels even.
 
     Args:
       params: `ops.revnet.Params`.
@@ -22,7 +24,8 @@ class RevNetBlock(OpBijector):
 class IRevNetBlock(OpBijector):
     """i-RevNet block y = [S(x2), S(x1) + F(S(x2))] with optional 2x2 downsampling S.
 
-    Equations: `jinvnet.ops.irevnet`. Maps (h, w, c) to (h/2, w/2, 4c) when
+    y = [S(x2), S(x1) + F(S(x2))] with S the 2x2 squeeze (or the identity),
+    log|det| = 0 (`jinvnet.ops.irevnet`). Maps (h, w, c) to (h/2, w/2, 4c) when
     `downsample`, else keeps the shape.
     """
 

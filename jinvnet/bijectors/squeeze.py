@@ -7,7 +7,8 @@ from jinvnet.ops import squeeze
 class Squeeze(OpBijector):
     """Squeeze: (..., h, w, c) -> (..., h/2, w/2, 4c), log-det 0.
 
-    Equations: `jinvnet.ops.squeeze`. `distrax.Inverse(Squeeze())` unsqueezes.
+    y[i, j, (2a + b) c + k] = x[2i + a, 2j + b, k] (`jinvnet.ops.squeeze`).
+    `distrax.Inverse(Squeeze())` unsqueezes.
     """
 
     def __init__(self):
