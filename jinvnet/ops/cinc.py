@@ -216,7 +216,6 @@ def default_max_gain(dtype: jnp.dtype) -> float:
     return 1e-4 / float(jnp.finfo(dtype).eps)
 
 
-@jax.jit
 def forward(params: Params, x: jax.Array) -> tuple[jax.Array, jax.Array]:
     """Y = K * x with top-left padding (seed 001, Sec. 3.1).
 

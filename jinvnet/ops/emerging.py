@@ -30,7 +30,6 @@ Each solve is the raster-order back substitution shared with CInC
 for k = 3: 2 (4c^2 + c(c - 1)/2) + c^2 = 10c^2 - c (seed 003 rounds it to 10n^2).
 """
 
-import functools
 from typing import NamedTuple, Optional
 
 import chex
@@ -156,7 +155,6 @@ def _flip(x: jax.Array) -> jax.Array:
     return x[..., ::-1, ::-1, ::-1]
 
 
-@jax.jit
 def forward(params: Params, x: jax.Array) -> tuple[jax.Array, jax.Array]:
     """Y = K2 ** (K1 * (W x)).
 
@@ -179,7 +177,6 @@ def forward(params: Params, x: jax.Array) -> tuple[jax.Array, jax.Array]:
     return y, log_det
 
 
-@functools.partial(jax.jit, static_argnames=("method",))
 def inverse(
     params: Params, y: jax.Array, *, method: str = "fast"
 ) -> tuple[jax.Array, jax.Array]:

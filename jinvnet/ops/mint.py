@@ -148,17 +148,6 @@ def diagonal_taps(kernel: jax.Array, channels: int) -> jax.Array:
     return jnp.diagonal(centre, axis1=1, axis2=3)
 
 
-@functools.partial(
-    jax.jit,
-    static_argnames=(
-        "channels",
-        "num_groups",
-        "kernel_size",
-        "spatial_shape",
-        "init_scale",
-        "dtype",
-    ),
-)
 def init(
     key: chex.PRNGKey,
     channels: int,
@@ -169,7 +158,7 @@ def init(
     spatial_shape: Optional[tuple[int, int]] = None,
     dtype: jnp.dtype = jnp.float32,
 ) -> Params:
-    """Small random masked kernels, zero biases, t = 1 (jit-compiled).
+    """Small random masked kernels, zero biases, t = 1.
 
     Args:
       key: PRNG key.
@@ -275,11 +264,10 @@ def _signed_w2(params: Params, channels: int) -> tuple[jax.Array, jax.Array]:
     return w2, diagonal_taps(w2, channels)
 
 
-@functools.partial(jax.jit, static_argnames="upper")
 def forward_and_diagonal(
     params: Params, x: jax.Array, *, upper: bool = False
 ) -> tuple[jax.Array, jax.Array]:
-    """m(x) and the diagonal of its Jacobian, d(x) > 0, in one pass (jit-compiled).
+    """m(x) and the diagonal of its Jacobian, d(x) > 0, in one pass.
 
     Args:
       params: `Params` for C channels.

@@ -108,7 +108,6 @@ def _shift_and_log_scale(
     return shift, jax.nn.log_sigmoid(raw_scale + 2.0)
 
 
-@jax.jit
 def forward(params: Params, x: jax.Array) -> tuple[jax.Array, jax.Array]:
     """y_{i+1} = (x_{i+1} + t_i(x_1..x_i)) * s_i(x_1..x_i) (seed 001, Eqs. 3-6).
 
@@ -133,7 +132,6 @@ def forward(params: Params, x: jax.Array) -> tuple[jax.Array, jax.Array]:
     return jnp.concatenate(outputs, axis=-1), log_det
 
 
-@jax.jit
 def inverse(params: Params, y: jax.Array) -> tuple[jax.Array, jax.Array]:
     """x_{i+1} = y_{i+1} / s_i - t_i, block by block; returns (x, log|det dx/dy|)."""
     blocks = _split(params, y)

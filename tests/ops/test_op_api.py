@@ -7,7 +7,9 @@ default), and init(key, channels, *, dtype=float32) for the 1x1 convolutions
 (actnorm: init(channels, *, dtype=float32)). The defaults are checked by value.
 """
 
+import importlib
 import inspect
+import pkgutil
 
 import jax
 import jax.numpy as jnp
@@ -78,3 +80,26 @@ def test_init_scale_none_is_each_ops_documented_default():
 def test_kernel_size_is_honoured(op):
     leaves = jax.tree_util.tree_leaves(op.init(KEY, 2, kernel_size=5))
     assert any(leaf.shape[:2] == (5, 5) for leaf in leaves if leaf.ndim == 4)
+
+
+def _public_functions():
+    for info in pkgutil.iter_modules(ops.__path__):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"jinvnet.ops.{info.name}")
+        for name, obj in vars(module).items():
+            if name.startswith("_") or not callable(obj) or isinstance(obj, type):
+                continue
+            if getattr(obj, "__module__", None) == module.__name__ or hasattr(
+                obj, "lower"
+            ):
+                yield f"{info.name}.{name}", obj
+
+
+def test_public_op_functions_are_plain_functions_callers_jit():
+    """One rule for jit: ops are plain functions and callers jit them (a private
+    compiled kernel inside an op, e.g. a solver loop, is the op's own business)."""
+    functions = dict(_public_functions())
+    assert "cinc.forward" in functions and "mint.solve" in functions
+    jitted = sorted(name for name, fn in functions.items() if hasattr(fn, "lower"))
+    assert not jitted, f"jit-wrapped public op functions: {jitted}"
