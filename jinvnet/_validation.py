@@ -124,6 +124,12 @@ def check_positive_int(value: int, name: str, what: str) -> None:
         raise ValueError(f"{name}: {what} must be a positive integer, got {value!r}")
 
 
+def check_choice(value: Any, choices: tuple, name: str, what: str) -> None:
+    """Raises a ValueError unless `value` is one of `choices`."""
+    if value not in choices:
+        raise ValueError(f"{name}: {what} must be one of {choices}, got {value!r}")
+
+
 def check_square_matrix(m: jax.Array, name: str, what: str, size: int) -> None:
     """Raises unless `m` has shape (size, size)."""
     shape = tuple(jnp.shape(m))

@@ -2,21 +2,23 @@
 
 import functools
 from types import ModuleType
-from typing import Any, Optional
+from typing import Any
 
 import distrax
 import jax
 
 from jinvnet import _validation
+from jinvnet.ops.block import Block
 
 
 class OpBijector(distrax.Bijector):
     """A distrax bijector on images (event_ndims_in = 3) backed by an op module.
 
     `op` is a module of `jinvnet.ops` with `forward(params, x)` and
-    `inverse(params, y)` (or `forward(x)` / `inverse(y)` when `params` is None).
-    `inverse_options` are keyword arguments for `op.inverse` (e.g. a solver method);
-    `options` go to both `op.forward` and `op.inverse` (e.g. a bound on a scale).
+    `inverse(params, y)` (or `forward(x)` / `inverse(y)` when `params` is None), or
+    an `ops.block.Block` of the two functions: an op's variant with its options
+    fixed (`cinc.with_method`, `affine_coupling.with_min_scale`, `mint.with_options`,
+    `fft_conv.with_log_det_method`, ...), which also checks those options once.
     Subclasses only name their op and parameters; they add no math of their own.
     Half-precision parameters raise a ValueError here, and half-precision inputs in
     the op (`jinvnet._validation.check_dtype`).
@@ -24,24 +26,19 @@ class OpBijector(distrax.Bijector):
 
     def __init__(
         self,
-        op: ModuleType,
+        op: ModuleType | Block,
         params: Any = None,
         *,
         is_constant_jacobian: bool = False,
-        inverse_options: Optional[dict[str, Any]] = None,
-        options: Optional[dict[str, Any]] = None,
     ):
         super().__init__(event_ndims_in=3, is_constant_jacobian=is_constant_jacobian)
         _validation.check_params(params, type(self).__name__)
         self.params = params
-        both = options or {}
-        inverse = {**both, **(inverse_options or {})}
         if params is None:
-            self._forward_fn = functools.partial(op.forward, **both)
-            self._inverse_fn = functools.partial(op.inverse, **inverse)
+            self._forward_fn, self._inverse_fn = op.forward, op.inverse
         else:
-            self._forward_fn = functools.partial(op.forward, params, **both)
-            self._inverse_fn = functools.partial(op.inverse, params, **inverse)
+            self._forward_fn = functools.partial(op.forward, params)
+            self._inverse_fn = functools.partial(op.inverse, params)
 
     def forward_and_log_det(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
         """Computes y = f(x) and log|det J(f)(x)| (shape: the batch shape of x)."""

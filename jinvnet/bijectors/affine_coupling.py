@@ -15,9 +15,4 @@ class AffineCoupling(OpBijector):
     """
 
     def __init__(self, params: affine_coupling.Params, *, min_scale: float = 0.0):
-        super().__init__(
-            affine_coupling,
-            params,
-            is_constant_jacobian=False,
-            options={"min_scale": min_scale} if min_scale else None,
-        )
+        super().__init__(affine_coupling.with_min_scale(min_scale), params)

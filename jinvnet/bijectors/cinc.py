@@ -20,11 +20,5 @@ class CInCConv(OpBijector):
     """
 
     def __init__(self, params: cinc.Params, method: str = "fast"):
-        if method not in cinc.METHODS:
-            raise ValueError(
-                f"CInCConv: method must be one of {cinc.METHODS}, got {method!r}"
-            )
-        super().__init__(
-            cinc, params, is_constant_jacobian=True, inverse_options={"method": method}
-        )
+        super().__init__(cinc.with_method(method), params, is_constant_jacobian=True)
         self.method = method

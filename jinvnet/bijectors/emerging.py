@@ -18,15 +18,7 @@ class EmergingConv(OpBijector):
     """
 
     def __init__(self, params: emerging.Params, method: str = "fast"):
-        if method not in emerging.METHODS:
-            raise ValueError(
-                f"EmergingConv: method must be one of {emerging.METHODS}, "
-                f"got {method!r}"
-            )
         super().__init__(
-            emerging,
-            params,
-            is_constant_jacobian=True,
-            inverse_options={"method": method},
+            emerging.with_method(method), params, is_constant_jacobian=True
         )
         self.method = method

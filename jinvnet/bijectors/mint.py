@@ -1,7 +1,5 @@
 """Mint layers (MintNet, seed 002): masked triangular layers, fixed-point inverse."""
 
-import functools
-import types
 from typing import Any, Optional
 
 import distrax
@@ -52,19 +50,14 @@ class MintLayer(OpBijector):
         on_failure: str = "nan",
         anderson_memory: int = 1,
     ):
-        mint._check_on_failure(on_failure)
-        op = types.SimpleNamespace(
-            forward=functools.partial(mint.forward, upper=upper),
-            inverse=functools.partial(
-                mint.inverse,
-                upper=upper,
-                alpha=alpha,
-                tol=tol,
-                max_iters=max_iters,
-                num_steps=num_steps,
-                on_failure=on_failure,
-                anderson_memory=anderson_memory,
-            ),
+        op = mint.with_options(
+            upper=upper,
+            alpha=alpha,
+            tol=tol,
+            max_iters=max_iters,
+            num_steps=num_steps,
+            on_failure=on_failure,
+            anderson_memory=anderson_memory,
         )
         super().__init__(op, params)
         self.upper = upper

@@ -15,11 +15,14 @@ from below, s = m + (1 - m) sigmoid(h + 2) in (m, 1), so each coupling's inverse
 expands by at most 1/m; m = 0 (default) is Glow's sigmoid scale exactly.
 """
 
+import functools
+
 import chex
 import jax
 import jax.numpy as jnp
 
 from jinvnet.ops import coupling
+from jinvnet.ops.block import Block
 
 _NAME = "affine_coupling"
 
@@ -99,3 +102,16 @@ def inverse(
     shift, log_scale = _shift_and_log_scale(params, y_a, min_scale)
     x_b = y_b * jnp.exp(-log_scale) - shift
     return jnp.concatenate([y_a, x_b], axis=-1), -coupling.sum_event(log_scale)
+
+
+def with_min_scale(min_scale: float = 0.0) -> Block:
+    """`forward` and `inverse` with the scale's lower bound m fixed, as a `Block`.
+
+    Raises:
+      ValueError: m outside [0, 1).
+    """
+    _check_min_scale(min_scale)
+    return Block(
+        functools.partial(forward, min_scale=min_scale),
+        functools.partial(inverse, min_scale=min_scale),
+    )

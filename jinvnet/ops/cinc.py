@@ -68,6 +68,7 @@ import numpy as np
 
 from jinvnet import _validation
 from jinvnet.ops import _causal_conv
+from jinvnet.ops.block import Block
 
 _NAME = "cinc"
 
@@ -292,8 +293,7 @@ def _solve(
     params: Params, y: jax.Array, method: str, max_gain: Optional[float]
 ) -> tuple[jax.Array, jax.Array, jax.Array]:
     """(x, gain bound, used_filter); the gain is NaN for methods that skip it."""
-    if method not in METHODS:
-        raise ValueError(f"{_NAME}: method must be one of {METHODS}, got {method!r}")
+    _validation.check_choice(method, METHODS, _NAME, "method")
     return _solve_jit(params, y, method, max_gain)
 
 
@@ -367,3 +367,9 @@ def inverse_with_diagnostics(
         used_filter=used_filter,
     )
     return x, -_log_det(params, y), diagnostics
+
+
+def with_method(method: str = "fast") -> Block:
+    """`forward` and `inverse` with the solver fixed; ValueError if not in METHODS."""
+    _validation.check_choice(method, METHODS, _NAME, "method")
+    return Block(forward, functools.partial(inverse, method=method))

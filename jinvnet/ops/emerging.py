@@ -30,6 +30,7 @@ Each solve is the raster-order back substitution shared with CInC
 for k = 3: 2 (4c^2 + c(c - 1)/2) + c^2 = 10c^2 - c (seed 003 rounds it to 10n^2).
 """
 
+import functools
 from typing import NamedTuple, Optional
 
 import chex
@@ -39,6 +40,7 @@ import numpy as np
 
 from jinvnet import _validation
 from jinvnet.ops import _causal_conv, conv1x1_lu
+from jinvnet.ops.block import Block
 
 _NAME = "emerging"
 
@@ -194,8 +196,7 @@ def inverse(
       ValueError: bad shapes or dtype (as `forward`) or an unknown method.
     """
     kernel_size = _check(params, y)
-    if method not in METHODS:
-        raise ValueError(f"{_NAME}: method must be one of {METHODS}, got {method!r}")
+    _validation.check_choice(method, METHODS, _NAME, "method")
     solve = _causal_conv.SOLVERS[method]
     anchor = (kernel_size // 2,) * 2
     v = _flip(solve(_masked(params.anticausal), _flip(y), anchor, unit_diagonal=True))
@@ -214,3 +215,9 @@ def inverse_with_diagnostics(
         residual=jnp.max(jnp.abs(y_again - y), initial=0.0),
     )
     return x, log_det, report
+
+
+def with_method(method: str = "fast") -> Block:
+    """`forward` and `inverse` with the solver fixed; ValueError if not in METHODS."""
+    _validation.check_choice(method, METHODS, _NAME, "method")
+    return Block(forward, functools.partial(inverse, method=method))

@@ -48,6 +48,7 @@ from jax.experimental import checkify
 
 from jinvnet import _validation
 from jinvnet.ops import small_linalg
+from jinvnet.ops.block import Block
 
 _NAME = "mint"
 
@@ -675,4 +676,42 @@ def checkify_converged(result: InverseResult) -> None:
         f"or check the input for non-finite values",
         r=jnp.max(result.residual),
         k=result.iterations,
+    )
+
+
+def with_options(
+    *,
+    upper: bool = False,
+    alpha: float = 1.0,
+    tol: Optional[float] = None,
+    max_iters: int = 100,
+    num_steps: Optional[int] = None,
+    on_failure: str = "nan",
+    anderson_memory: int = 1,
+) -> Block:
+    """`forward` and `inverse` with the direction and inverse options fixed.
+
+    The options are those of `inverse`; returns them bound as a `Block`.
+
+    Raises:
+      ValueError: alpha <= 0, anderson_memory, max_iters or num_steps < 1, or an
+        unknown on_failure.
+    """
+    _check_on_failure(on_failure)
+    _check_options(alpha, anderson_memory)
+    _validation.check_positive_int(max_iters, _NAME, "max_iters")
+    if num_steps is not None:
+        _validation.check_positive_int(num_steps, _NAME, "num_steps")
+    return Block(
+        functools.partial(forward, upper=upper),
+        functools.partial(
+            inverse,
+            upper=upper,
+            alpha=alpha,
+            tol=tol,
+            max_iters=max_iters,
+            num_steps=num_steps,
+            on_failure=on_failure,
+            anderson_memory=anderson_memory,
+        ),
     )

@@ -103,3 +103,26 @@ def test_public_op_functions_are_plain_functions_callers_jit():
     assert "cinc.forward" in functions and "mint.solve" in functions
     jitted = sorted(name for name, fn in functions.items() if hasattr(fn, "lower"))
     assert not jitted, f"jit-wrapped public op functions: {jitted}"
+
+
+def test_variants_are_blocks_that_check_their_options_when_built():
+    """An op's variant binds its options once (the bijectors take these Blocks)."""
+    params = ops.cinc.init(KEY, 3)
+    y = jax.random.normal(jax.random.PRNGKey(1), (2, 5, 5, 3))
+    rows = ops.cinc.with_method("rows")
+    np.testing.assert_array_equal(
+        rows.inverse(params, y)[0], ops.cinc.inverse(params, y, method="rows")[0]
+    )
+    np.testing.assert_array_equal(
+        rows.forward(params, y)[0], ops.cinc.forward(params, y)[0]
+    )
+    for build, match in (
+        (lambda: ops.cinc.with_method("lu"), "method must be one of"),
+        (lambda: ops.emerging.with_method("lu"), "method must be one of"),
+        (lambda: ops.affine_coupling.with_min_scale(1.5), "min_scale must lie in"),
+        (lambda: ops.mint.with_options(alpha=0.0), "alpha must be positive"),
+        (lambda: ops.mint.with_options(on_failure="warn"), "on_failure must be one of"),
+        (lambda: ops.fft_conv.with_log_det_method("qr"), "log_det_method"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            build()
