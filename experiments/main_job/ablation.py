@@ -69,6 +69,13 @@ VARIANTS: dict[str, tuple[str, ...]] = {
         "--config.model.kwargs.split_prior=False",
         "--config.model.kwargs.coupling_min_scale=0.0",
     ),
+    "peer_like_glow_init_uniform": (
+        "--config.model.factory=multiscale.glow",
+        "--config.model.kwargs.learned_base=True",
+        "--config.model.kwargs.split_prior=False",
+        "--config.model.kwargs.coupling_min_scale=0.0",
+        *_INIT_UNIFORM,
+    ),
     "logit_alpha_0.05": ("--config.model.kwargs.logit_alpha=0.05",),
     "logit_alpha_1e-3": ("--config.model.kwargs.logit_alpha=1e-3",),
     "variational_dequantization": _VARIATIONAL,
