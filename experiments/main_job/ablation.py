@@ -53,6 +53,7 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     # The coupling conditioners' hidden layers started as PyTorch does (normflows).
     "init_uniform": _INIT_UNIFORM,
     "lr4e-3_init_uniform": ("--config.optim.learning_rate=4e-3", *_INIT_UNIFORM),
+    "lr6e-3_init_uniform": ("--config.optim.learning_rate=6e-3", *_INIT_UNIFORM),
     "unbounded_scale": ("--config.model.kwargs.coupling_min_scale=0.0",),
     "learned_base": ("--config.model.kwargs.learned_base=True",),
     "no_split_prior": ("--config.model.kwargs.split_prior=False",),
