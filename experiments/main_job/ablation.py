@@ -42,41 +42,36 @@ _TINY_Q = (  # width 8, 2 couplings
     "--config.data.dequantizer_steps=2",
 )
 _LR_3E_3 = ("--config.optim.learning_rate=3e-3",)
+_LR_4E_3 = ("--config.optim.learning_rate=4e-3",)
+_LR_6E_3 = ("--config.optim.learning_rate=6e-3",)
+_GLOW = ("--config.model.factory=multiscale.glow",)
 _INIT_UNIFORM = ("--config.model.kwargs.coupling_init=uniform",)
+# The peer's model choices: a learned unconditional diagonal Gaussian for every
+# latent entry, no conditional split prior, Glow's unbounded scale.
+_PEER_MODEL = (
+    "--config.model.kwargs.learned_base=True",
+    "--config.model.kwargs.split_prior=False",
+    "--config.model.kwargs.coupling_min_scale=0.0",
+)
 
 VARIANTS: dict[str, tuple[str, ...]] = {
     "uniform": (),  # BASE_CONFIG: the main job until 2026-12-03
-    "glow": ("--config.model.factory=multiscale.glow",),
+    "glow": _GLOW,
     "lr3e-3": _LR_3E_3,
-    "lr4e-3": ("--config.optim.learning_rate=4e-3",),
-    "lr6e-3": ("--config.optim.learning_rate=6e-3",),
+    "lr4e-3": _LR_4E_3,
+    "lr6e-3": _LR_6E_3,
     # The coupling conditioners' hidden layers started as PyTorch does (normflows).
     "init_uniform": _INIT_UNIFORM,
-    "lr4e-3_init_uniform": ("--config.optim.learning_rate=4e-3", *_INIT_UNIFORM),
-    "lr6e-3_init_uniform": ("--config.optim.learning_rate=6e-3", *_INIT_UNIFORM),
+    "lr4e-3_init_uniform": (*_LR_4E_3, *_INIT_UNIFORM),
+    "lr6e-3_init_uniform": (*_LR_6E_3, *_INIT_UNIFORM),
     "unbounded_scale": ("--config.model.kwargs.coupling_min_scale=0.0",),
     "learned_base": ("--config.model.kwargs.learned_base=True",),
     "no_split_prior": ("--config.model.kwargs.split_prior=False",),
-    # The peer's model choices on our CInC flow: a learned unconditional diagonal
-    # Gaussian for every latent entry, no conditional split prior, Glow's scale.
-    "peer_like": (
-        "--config.model.kwargs.learned_base=True",
-        "--config.model.kwargs.split_prior=False",
-        "--config.model.kwargs.coupling_min_scale=0.0",
-    ),
-    "peer_like_glow": (
-        "--config.model.factory=multiscale.glow",
-        "--config.model.kwargs.learned_base=True",
-        "--config.model.kwargs.split_prior=False",
-        "--config.model.kwargs.coupling_min_scale=0.0",
-    ),
-    "peer_like_glow_init_uniform": (
-        "--config.model.factory=multiscale.glow",
-        "--config.model.kwargs.learned_base=True",
-        "--config.model.kwargs.split_prior=False",
-        "--config.model.kwargs.coupling_min_scale=0.0",
-        *_INIT_UNIFORM,
-    ),
+    # The peer's model choices on our CInC flow and on our Glow preset (the latter
+    # has the peer's 153,760 parameters).
+    "peer_like": _PEER_MODEL,
+    "peer_like_glow": (*_GLOW, *_PEER_MODEL),
+    "peer_like_glow_init_uniform": (*_GLOW, *_PEER_MODEL, *_INIT_UNIFORM),
     "logit_alpha_0.05": ("--config.model.kwargs.logit_alpha=0.05",),
     "logit_alpha_1e-3": ("--config.model.kwargs.logit_alpha=1e-3",),
     "variational_dequantization": _VARIATIONAL,
@@ -99,11 +94,7 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     ),
     # The main job (learned noise, small q, lr 3e-3) with the uniform init.
     "main_job_init_uniform": (*_SMALL_Q, *_LR_3E_3, *_INIT_UNIFORM),
-    "main_job_lr4e-3_init_uniform": (
-        *_SMALL_Q,
-        "--config.optim.learning_rate=4e-3",
-        *_INIT_UNIFORM,
-    ),
+    "main_job_lr4e-3_init_uniform": (*_SMALL_Q, *_LR_4E_3, *_INIT_UNIFORM),
     # Not a change at equal budget: the ceiling of the recipe at 3x the steps.
     "steps_5400": ("--config.train.num_steps=5400",),
     "width96_depth6": (
