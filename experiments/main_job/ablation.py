@@ -95,6 +95,7 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     # The main job (learned noise, small q, lr 3e-3) with the uniform init.
     "main_job_init_uniform": (*_SMALL_Q, *_LR_3E_3, *_INIT_UNIFORM),
     "main_job_lr4e-3_init_uniform": (*_SMALL_Q, *_LR_4E_3, *_INIT_UNIFORM),
+    "main_job_lr6e-3_init_uniform": (*_SMALL_Q, *_LR_6E_3, *_INIT_UNIFORM),
     # Not a change at equal budget: the ceiling of the recipe at 3x the steps.
     "steps_5400": ("--config.train.num_steps=5400",),
     "width96_depth6": (
