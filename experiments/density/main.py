@@ -19,14 +19,9 @@ import json
 import os
 
 from jinvnet import train
-from jinvnet.train import configs, evaluation
+from jinvnet.train import config_cli, configs, evaluation
 
-
-def build_config(name: str, overrides: list[str]):
-    """The named config with `--config.<field>=<value>` overrides applied."""
-    config = configs.get_config(name)
-    configs.apply_overrides(config, overrides)
-    return config
+DEFAULT_CONFIG = "cifar10_cinc"
 
 
 def run(config, workdir: str, *, dataset=None) -> dict:
@@ -53,21 +48,24 @@ _SHAPES = {
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
-        epilog="configs: " + ", ".join(sorted(configs.CONFIGS)),
+        epilog=f"--config=NAME (default {DEFAULT_CONFIG}), then "
+        "--config.<field>=<value> overrides, as in the training CLI. configs: "
+        + ", ".join(sorted(configs.CONFIGS)),
+        allow_abbrev=False,
     )
-    parser.add_argument("--config", default="cifar10_cinc", help="a named config")
     parser.add_argument("--workdir", default=None)
     parser.add_argument(
         "--count_params", action="store_true", help="print the parameter count only"
     )
-    args, overrides = parser.parse_known_args(argv)
+    args, config_args = parser.parse_known_args(argv)
     try:
-        config = build_config(args.config, overrides)
+        config = config_cli.parse_config(config_args, default=DEFAULT_CONFIG)
     except ValueError as error:
         raise SystemExit(str(error)) from error
     if args.count_params:
         counts = train.parameter_counts(config, _SHAPES[config.data.name])
-        print(json.dumps({"config": args.config, **counts}))
+        name = config_cli.config_name(config_args, default=DEFAULT_CONFIG)
+        print(json.dumps({"config": name, **counts}))
         return counts
     if not args.workdir:
         parser.error("--workdir is required to train")

@@ -187,6 +187,7 @@ def _trainer_config(
             config.model.kwargs = ml_collections.ConfigDict(dict(kwargs))
         else:
             config.model.kwargs.update(dict(kwargs))
+    configs.complete_model_kwargs(config)  # every factory argument, as named configs
     config.train.num_steps = num_steps
     config.train.checkpoint_every = num_steps
     config.train.figures = False

@@ -1,10 +1,12 @@
 """Command line: `python -m jinvnet.train --config=NAME --workdir=DIR [overrides]`.
 
-Trains the named config (see --list_configs), resuming from DIR's newest
-checkpoint, and prints a summary. Any field can be overridden with
-`--config.<field>=<value>`, e.g. `--config.train.num_steps=200` or
-`--config.model.kwargs.hidden_channels=64`; values are Python literals
-(numbers, booleans, tuples), anything else is a string.
+Trains the named config (see --list_configs; default mnist5k_cinc, the README main
+job), resuming from DIR's newest checkpoint, and prints a summary. `--config` also
+takes an ml_collections config file, `--config=my_config.py[:arg]`. Any field can
+be overridden after it with `--config.<field>=<value>`, e.g.
+`--config.train.num_steps=200` or `--config.model.kwargs.hidden_channels=64`
+(ml_collections.config_flags: the value is parsed as the field's type; a field
+that does not exist is an error; `--show_config` lists them all).
 
 Several devices on one host are used automatically (data parallel). On several
 hosts, start the same command on every host with --distributed, which calls
@@ -23,11 +25,11 @@ import sys
 import jax
 import ml_collections
 
-from jinvnet.train import configs, evaluation
+from jinvnet.train import config_cli, configs, evaluation
 from jinvnet.train.config_validation import validate_config
 from jinvnet.train.loop import train_and_evaluate
 
-MAIN_JOB_CONFIG = "mnist5k_cinc"  # the README main job
+MAIN_JOB_CONFIG = configs.MAIN_JOB_CONFIG  # the README main job
 
 
 def _initialize_distributed() -> None:
@@ -82,13 +84,11 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m jinvnet.train",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="configs: " + ", ".join(sorted(configs.CONFIGS)),
-    )
-    parser.add_argument(
-        "--config",
-        default=None,
-        help=f"a named config (default {MAIN_JOB_CONFIG}, the README main job; with "
-        "--eval_only, the config saved in the workdir)",
+        epilog=f"--config=NAME|FILE.py[:arg]: a named config (default "
+        f"{MAIN_JOB_CONFIG}; with --eval_only, the config saved in the workdir) or a "
+        "config file; then --config.<field>=<value> overrides, e.g. "
+        "--config.train.num_steps=200. configs: " + ", ".join(sorted(configs.CONFIGS)),
+        allow_abbrev=False,
     )
     parser.add_argument(
         "--workdir",
@@ -122,21 +122,21 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> dict | None:
     """Parses the command line, trains, prints the summary and returns it."""
-    args, overrides = _parser().parse_known_args(argv)
+    args, config_args = _parser().parse_known_args(argv)
     if args.list_configs:
         print("\n".join(sorted(configs.CONFIGS)))
         return None
     saved = os.path.join(args.workdir, "config.json")
+    default = MAIN_JOB_CONFIG
+    if (
+        args.eval_only
+        and not config_cli.has_config_argument(config_args)
+        and os.path.exists(saved)
+    ):
+        with open(saved) as f:
+            default = ml_collections.ConfigDict(json.load(f))
     try:
-        if args.eval_only and args.config is None and os.path.exists(saved):
-            with open(saved) as f:
-                config = ml_collections.ConfigDict(json.load(f))
-        else:
-            config = configs.get_config(args.config or MAIN_JOB_CONFIG)
-    except ValueError as error:
-        raise SystemExit(str(error)) from error
-    try:
-        configs.apply_overrides(config, overrides)
+        config = config_cli.parse_config(config_args, default=default)
     except ValueError as error:
         raise SystemExit(str(error)) from error
     if args.show_config:
@@ -161,8 +161,9 @@ def main(argv: list[str] | None = None) -> dict | None:
         summary = train_and_evaluate(
             config, args.workdir, progress=not args.no_progress
         )
+    name = config_cli.config_name(config_args, default=MAIN_JOB_CONFIG)
     print(
-        f"\n{args.config or MAIN_JOB_CONFIG}: {summary['step']} steps on "
+        f"\n{name}: {summary['step']} steps on "
         f"{summary['num_devices']} device(s), "
         f"{summary['params']} parameters"
     )

@@ -3,14 +3,28 @@
 `base()` holds every field with its default. A named config changes a few: the
 dataset, the model factory (any function or class in `jinvnet.models`, called with
 `model.kwargs`) and the training length. To add one, add a line to `CONFIGS`.
+
+This file is also an `ml_collections.config_flags` config file: `get_config(name)`
+takes the config's name after the colon (`--config=<this file>:mnist5k_cinc`),
+which is what the CLI's `--config=mnist5k_cinc` expands to (`train.config_cli`).
+A config's `model.kwargs` lists every keyword argument of its factory, with the
+factory's default where the config does not set it (`complete_model_kwargs`), so
+that each can be overridden on the command line and is shown by `--show_config`.
 """
 
-import ast
-from typing import Callable
+import importlib
+import inspect
+import types
+import typing
+from typing import Any, Callable
 
 import ml_collections
+from ml_collections import config_dict
 
+from jinvnet import models
 from jinvnet.models.mintnet import PRESETS as MINTNET_SIZES
+
+MAIN_JOB_CONFIG = "mnist5k_cinc"  # the README main job
 
 
 def base() -> ml_collections.ConfigDict:
@@ -35,8 +49,8 @@ def base() -> ml_collections.ConfigDict:
 
     config.model = ml_collections.ConfigDict()
     config.model.factory = "single_scale_glow"  # a name in jinvnet.models
-    config.model.kwargs = ml_collections.ConfigDict(
-        {"num_steps": 4, "hidden_channels": 32}
+    config.model.kwargs = model_kwargs(
+        config.model.factory, {"num_steps": 4, "hidden_channels": 32}
     )
 
     config.optim = ml_collections.ConfigDict()
@@ -93,7 +107,7 @@ def _config(
         config.objective = objective
         config.data.name = data
         config.model.factory = factory
-        config.model.kwargs = ml_collections.ConfigDict(kwargs)
+        config.model.kwargs = model_kwargs(factory, kwargs)
         config.train.num_steps = train_steps
         config.train.batch_size = batch_size
         config.optim.learning_rate = learning_rate
@@ -347,8 +361,94 @@ CONFIGS: dict[str, Callable[[], ml_collections.ConfigDict]] = {
 }
 
 
-def get_config(name: str) -> ml_collections.ConfigDict:
-    """The named config.
+def resolve_factory(factory: str) -> Callable[..., Any] | None:
+    """`jinvnet.models.<factory>`, where factory is a name or "submodule.name"."""
+    module_name, _, name = factory.rpartition(".")
+    try:
+        module = (
+            importlib.import_module(f"jinvnet.models.{module_name}")
+            if module_name
+            else models
+        )
+    except ImportError:
+        return None
+    value = getattr(module, name, None)
+    return value if callable(value) else None
+
+
+# Keyword arguments of a Flax module that are not hyperparameters.
+_MODULE_FIELDS = ("parent", "name")
+_PLACEHOLDER_TYPES = (bool, int, float, str)
+
+
+def _typed_none(annotation: Any) -> Any:
+    """None, typed for command-line overrides when the annotation is `T | None`.
+
+    `ml_collections.config_dict.placeholder(T)` holds None but accepts a `T` from
+    `--config.<field>=<value>`; other annotations give a plain None.
+    """
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        inner = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(inner) == 1 and inner[0] in _PLACEHOLDER_TYPES:
+            return config_dict.placeholder(inner[0])
+    return None
+
+
+def model_kwargs(factory: str, explicit: dict) -> ml_collections.ConfigDict:
+    """Every keyword argument of `factory`: `explicit` over the factory's defaults.
+
+    A default of None whose annotation is `T | None` (a float, int, str or bool)
+    becomes a typed placeholder, so `--config.model.kwargs.<name>=<value>` can set
+    it. Arguments without a default appear only if `explicit` gives them.
+
+    Raises:
+      ValueError: if the factory is not in `jinvnet.models`, or `explicit` names
+        an argument the factory does not take.
+    """
+    function = resolve_factory(factory)
+    if function is None:
+        raise ValueError(
+            f"model.factory {factory!r} is not in jinvnet.models; available: "
+            f"{', '.join(sorted(models.__all__))} or <submodule>.<name>"
+        )
+    parameters = {
+        name: parameter
+        for name, parameter in inspect.signature(function).parameters.items()
+        if name not in _MODULE_FIELDS
+        and parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)
+    }
+    unknown = sorted(set(explicit) - set(parameters))
+    if unknown:
+        raise ValueError(
+            f"model.kwargs {unknown} are not arguments of {factory} "
+            f"(it takes {', '.join(parameters)})"
+        )
+    hints = typing.get_type_hints(
+        function.__init__ if inspect.isclass(function) else function
+    )
+    kwargs = ml_collections.ConfigDict()
+    for name, parameter in parameters.items():
+        if name in explicit:
+            kwargs[name] = explicit[name]
+        elif parameter.default is None:
+            kwargs[name] = _typed_none(hints.get(name))
+        elif parameter.default is not parameter.empty:
+            kwargs[name] = parameter.default
+    return kwargs
+
+
+def complete_model_kwargs(config: ml_collections.ConfigDict) -> None:
+    """Fills `config.model.kwargs` in place with the factory's other defaults.
+
+    For configs whose factory or kwargs were replaced after `get_config` (e.g. the
+    seed comparisons' rows), so that they list every argument as named configs do.
+    """
+    explicit = {k: v for k, v in config.model.kwargs.items() if v is not None}
+    config.model.kwargs = model_kwargs(config.model.factory, explicit)
+
+
+def get_config(name: str = MAIN_JOB_CONFIG) -> ml_collections.ConfigDict:
+    """The named config (the config_flags entry point; see the module docstring).
 
     Raises:
       ValueError: for an unknown name, listing the known ones.
@@ -358,50 +458,3 @@ def get_config(name: str) -> ml_collections.ConfigDict:
             f"unknown config {name!r}; known configs: {', '.join(sorted(CONFIGS))}"
         )
     return CONFIGS[name]()
-
-
-def _parse_value(text: str):
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text
-
-
-def apply_overrides(config: ml_collections.ConfigDict, overrides: list[str]) -> None:
-    """Applies command-line overrides such as `--config.train.num_steps=100`.
-
-    Values are Python literals (numbers, booleans, tuples); a field that holds a
-    string takes the text as it is, and an int given for a float field becomes a
-    float. Only fields that exist can be set, except under `model.kwargs` (the
-    factory's keyword arguments, which a config lists only where it changes them).
-
-    Raises:
-      ValueError: an argument that is not `--config.<path>=<value>`, a path to no
-        field, or a value of the wrong type.
-    """
-    for item in overrides:
-        if not item.startswith("--config.") or "=" not in item:
-            raise ValueError(
-                f"unrecognised argument {item!r}; overrides look like "
-                "--config.train.num_steps=100"
-            )
-        path, text = item[len("--config.") :].split("=", 1)
-        *parents, leaf = path.split(".")
-        node = config
-        for name in parents:
-            if name not in node:
-                raise ValueError(
-                    f"--config.{path}: no field {name!r} (see --show_config)"
-                )
-            node = node[name]
-        value = _parse_value(text)
-        if leaf not in node and not (parents and parents[-1] == "kwargs"):
-            raise ValueError(f"--config.{path}: no field {leaf!r} (see --show_config)")
-        if leaf in node and isinstance(node[leaf], float) and isinstance(value, int):
-            value = float(value)
-        if leaf in node and isinstance(node[leaf], str):
-            value = text
-        try:
-            node[leaf] = value
-        except TypeError as error:
-            raise ValueError(f"--config.{path}={text}: {error}") from error

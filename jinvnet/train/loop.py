@@ -9,7 +9,6 @@ installed), PNG figures and a summary (JSON).
 """
 
 import dataclasses
-import importlib
 import json
 import logging
 import math
@@ -27,7 +26,7 @@ import optax
 from tqdm import tqdm
 
 from jinvnet import data, models
-from jinvnet.train import parallel, plots, sample_check, sample_score
+from jinvnet.train import configs, parallel, plots, sample_check, sample_score
 from jinvnet.train.checkpoint import Checkpointer
 from jinvnet.train.config_validation import validate_config
 from jinvnet.train.metrics_log import MetricsLog
@@ -42,20 +41,6 @@ class NonFiniteLossError(FloatingPointError):
     """Training produced a NaN or infinite loss or parameter; nothing was saved."""
 
 
-def _resolve(factory: str):
-    """`jinvnet.models.<factory>`, where factory is a name or "submodule.name"."""
-    module_name, _, name = factory.rpartition(".")
-    try:
-        module = (
-            importlib.import_module(f"jinvnet.models.{module_name}")
-            if module_name
-            else models
-        )
-    except ImportError:
-        return None
-    return getattr(module, name, None)
-
-
 def build_model(config: ml_collections.ConfigDict) -> nn.Module:
     """The config's model, wrapped in `FlowDensity` for density objectives.
 
@@ -67,7 +52,7 @@ def build_model(config: ml_collections.ConfigDict) -> nn.Module:
     Raises:
       ValueError: if the factory is not in `jinvnet.models`.
     """
-    factory = _resolve(config.model.factory)
+    factory = configs.resolve_factory(config.model.factory)
     if factory is None:
         raise ValueError(
             f"model.factory {config.model.factory!r} is not in jinvnet.models; "

@@ -51,7 +51,8 @@ def test_eval_only_restores_the_best_checkpoint_and_writes_figures(
     out = capsys.readouterr().out
     # The recipe's main choices, so that two runs' printouts can be told apart.
     assert (
-        "recipe: density model single_scale_glow(hidden_channels=8, num_steps=1) on "
+        "recipe: density model single_scale_glow(coupling='affine', "
+        "hidden_channels=8, num_steps=1) on "
         "digits, uniform dequantisation; 4 steps of adam at learning rate 0.001 "
         "(2 warm-up steps, constant decay), batch 8, no EMA, seed 0"
     ) in out

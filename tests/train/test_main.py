@@ -50,28 +50,25 @@ def test_every_named_config_builds_its_model():
         assert train.build_model(config) is not None, name
 
 
-def test_overrides_are_typed_and_checked():
-    config = configs.get_config("digits_glow")
-    configs.apply_overrides(
-        config,
-        [
-            "--config.train.num_steps=7",
-            "--config.optim.learning_rate=1",
-            "--config.model.kwargs.hidden_channels=4",
-            "--config.data.name=mnist",
-        ],
-    )
-    assert config.train.num_steps == 7
-    assert config.optim.learning_rate == 1.0 and isinstance(
-        config.optim.learning_rate, float
-    )
-    assert config.data.name == "mnist"
-    with pytest.raises(ValueError, match="no field 'nm_steps'"):
-        configs.apply_overrides(config, ["--config.train.nm_steps=3"])
-    with pytest.raises(ValueError, match="unrecognised argument"):
-        configs.apply_overrides(config, ["--steps=3"])
-    with pytest.raises(SystemExit, match="no field 'nm_steps'"):  # the CLI's exit
+def test_cli_exits_with_the_override_error():
+    with pytest.raises(SystemExit, match="no field 'nm_steps'"):
         cli.main(["--config=digits_glow", "--config.train.nm_steps=3"])
+    with pytest.raises(SystemExit, match="unrecognised arguments"):
+        cli.main(["--config=digits_glow", "stray"])
+
+
+def test_show_config_prints_the_overridden_config(capsys):
+    cli.main(
+        [
+            "--config",
+            "digits_cinc",
+            "--config.model.kwargs.coupling_init=uniform",
+            "--show_config",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert "coupling_init: uniform" in out
+    assert "factory: multiscale.cinc" in out
 
 
 def test_raises_if_unknown_config():

@@ -1,0 +1,140 @@
+"""`--config=NAME` and `--config.<field>=<value>` through `ml_collections.config_flags`.
+
+The training CLI and the experiments read their config with `parse_config`:
+
+    --config=mnist5k_cinc               a named config (`configs.CONFIGS`)
+    --config=my_config.py[:arg]         any config_flags file with get_config([arg])
+    --config.train.num_steps=200        an override of an existing field
+
+A name expands to `<configs.py>:NAME`, so both forms go through
+`config_flags.DEFINE_config_file` with `lock_config=True`: an override must name a
+field that exists (a misspelt one is an error, not a new key) and is parsed by
+the field's type (`--config.optim.learning_rate=1` is the float 1.0, a string
+field takes the text as it is, a tuple field takes `"(1.0, 0.7)"` or the flag
+repeated). Named configs list every argument of their model factory
+(`configs.model_kwargs`), so `--config.model.kwargs.<argument>=<value>` works for
+all of them.
+"""
+
+import ml_collections
+from absl import flags
+from ml_collections import config_flags
+
+from jinvnet.train import configs
+
+_FLAG = "config"
+
+
+def expand_name(value: str) -> str:
+    """A config name as the config_flags path `<configs.py>:NAME`; a path as it is.
+
+    A value whose part before any ":" ends in ".py" is a config file.
+
+    Raises:
+      ValueError: for a name that is not in `configs.CONFIGS`, listing them.
+    """
+    if value.split(":", 1)[0].endswith(".py"):
+        return value
+    configs.get_config(value)  # an unknown name fails here, with the known ones
+    return f"{configs.__file__}:{value}"
+
+
+def _expand_config_argument(argv: list[str]) -> list[str]:
+    """The arguments with the last `--config=NAME` first, as `--config=<path>:NAME`.
+
+    config_flags wants one `--config`, before its overrides; here the order is free
+    and, as in argparse, the last `--config` wins.
+    """
+    configs_given, others, i = [], [], 0
+    while i < len(argv):
+        item = argv[i]
+        if item.startswith(f"--{_FLAG}="):
+            configs_given.append(f"--{_FLAG}=" + expand_name(item.split("=", 1)[1]))
+        elif item == f"--{_FLAG}" and i + 1 < len(argv):
+            configs_given.append(f"--{_FLAG}=" + expand_name(argv[i + 1]))
+            i += 1
+        else:
+            others.append(item)
+        i += 1
+    return [*configs_given[-1:], *others]
+
+
+def has_config_argument(argv: list[str]) -> bool:
+    """Whether argv names a config (`--config=...` or `--config ...`)."""
+    return any(a == f"--{_FLAG}" or a.startswith(f"--{_FLAG}=") for a in argv)
+
+
+def config_name(argv: list[str], *, default: str) -> str:
+    """The `--config` value argv gives (the last one), or `default`."""
+    name = default
+    for item, following in zip(argv, [*argv[1:], ""]):
+        if item.startswith(f"--{_FLAG}="):
+            name = item.split("=", 1)[1]
+        elif item == f"--{_FLAG}":
+            name = following
+    return name
+
+
+def parse_config(
+    argv: list[str], *, default: str | ml_collections.ConfigDict
+) -> ml_collections.ConfigDict:
+    """The config that argv names (or `default`), with argv's overrides applied.
+
+    Args:
+      argv: `--config=...` and `--config.<field>=<value>` arguments only (the
+        caller parses its own flags first, e.g. with argparse's
+        `parse_known_args`).
+      default: a config name or file used when argv has no `--config`; or a
+        ConfigDict (e.g. the one a run saved), which overrides then change.
+
+    Returns:
+      The config, locked against new fields (`ConfigDict.unlock()` undoes it).
+
+    Raises:
+      ValueError: an unknown config name, a field that does not exist, a value
+        that does not parse as the field's type, an override before `--config`,
+        or any other argument; the message says which.
+    """
+    given = has_config_argument(argv)
+    argv = _expand_config_argument(list(argv))
+    flag_values = flags.FlagValues()
+    sys_argv = ["jinvnet", *argv]
+    try:
+        if isinstance(default, ml_collections.ConfigDict) and not given:
+            config_flags.DEFINE_config_dict(
+                _FLAG, default, flag_values=flag_values, sys_argv=sys_argv
+            )
+        else:
+            config_flags.DEFINE_config_file(
+                _FLAG,
+                None if given else expand_name(default),
+                flag_values=flag_values,
+                lock_config=True,
+                sys_argv=sys_argv,
+            )
+        leftover = flag_values(sys_argv)[1:]
+        config = flag_values[_FLAG].value
+    except (flags.Error, AttributeError, KeyError, TypeError) as error:
+        raise ValueError(_message(error)) from error
+    if leftover:
+        raise ValueError(
+            f"unrecognised arguments {leftover}; overrides look like "
+            "--config.train.num_steps=100"
+        )
+    return config
+
+
+def _message(error: Exception) -> str:
+    """A one-line reason, with where to look, for a failed parse."""
+    reason = error
+    while isinstance(reason, BaseException) and reason.args:
+        reason = reason.args[0]  # AttributeError(KeyError("'x'\nDid you mean ..."))
+    text = str(reason).replace("\n", "; ")
+    if isinstance(error, (AttributeError, KeyError)):
+        field, _, hint = text.partition("; ")
+        return (
+            f"--config.<field>: no field {field} in this config{'; ' * bool(hint)}"
+            f"{hint} (see --show_config for the fields; model.kwargs lists every "
+            "argument of the factory)"
+        )
+    return f"{text} (see --show_config)"
