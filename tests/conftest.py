@@ -77,3 +77,17 @@ def roundoff(
     if jnp.dtype(dtype) == jnp.float64:
         return f64 * scale
     return ulps * EPS32 * condition * scale
+
+
+def residual_and_error(forward, params, y, x) -> tuple[np.ndarray, float]:
+    """The reference for an `InverseResult`'s residual, and the absolute error.
+
+    Returns max |f(x) - y| / max(1, max |y|) per example and max |f(x) - y| over
+    the batch (0 for an empty batch), computed in numpy from `forward`.
+    """
+    fx = np.asarray(forward(params, x)[0], np.float64)
+    y = np.asarray(y, np.float64)
+    axes = (-3, -2, -1)
+    error = np.abs(fx - y).max(axis=axes, initial=0.0)
+    scale = np.maximum(1.0, np.abs(y).max(axis=axes, initial=0.0))
+    return error / scale, float(error.max(initial=0.0))

@@ -38,4 +38,4 @@ def test_site_builds_in_strict_mode(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     page = (tmp_path / "api" / "ops" / "index.html").read_text()
-    assert "inverse_with_diagnostics" in page and "small_linalg" in page
+    assert "cinc.solve" in page and "small_linalg" in page

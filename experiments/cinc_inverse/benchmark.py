@@ -161,7 +161,7 @@ def train_and_check(config: ml_collections.ConfigDict) -> dict[str, Any]:
             jax.random.fold_in(k_test, index), (config.batch, size, size, channels)
         )
         y, _ = cinc.forward(layer, x)
-        _, _, report = cinc.inverse_with_diagnostics(layer, y, method="filter")
+        report = cinc.solve(layer, y, method="filter")
         x_scan, _ = cinc.inverse(layer, y, method="scan")
         errors = {
             method: _relative(cinc.inverse(layer, y, method=method)[0], x_scan)

@@ -54,8 +54,8 @@ wavefront otherwise, through `lax.cond` (under `vmap` over parameters both
 branches run). A large g means the layer itself is ill-conditioned: the exact
 solvers then also lose forward accuracy (about eps * g; at g = 3e4 the wavefront
 was off by 1.2e-4) although their residual stays small, so g, not the
-residual, is the warning sign. `inverse_with_diagnostics` reports min |diag A|,
-g and the residual ||f(f^{-1}(y)) - y||_inf.
+residual, is the warning sign. `solve` returns x with min |diag A|, g and the
+relative residual per example (`ops.inverse_result.InverseResult`).
 """
 
 import functools
@@ -69,6 +69,11 @@ import numpy as np
 from jinvnet import _validation
 from jinvnet.ops import _causal_conv
 from jinvnet.ops.block import Block
+from jinvnet.ops.inverse_result import (
+    InverseResult,
+    default_tolerance,
+    relative_residual,
+)
 
 _NAME = "cinc"
 
@@ -85,23 +90,6 @@ class Params(NamedTuple):
 
     kernel: jax.Array
     log_diag: Optional[jax.Array]
-
-
-class Diagnostics(NamedTuple):
-    """Stability report of one inverse.
-
-    Attributes:
-      min_abs_diagonal: min |diag A| of the centre tap (singular as it reaches 0).
-      gain_bound: sum |h| bound on ||f^{-1}||_inf (see the module docstring).
-      residual: ||f(x) - y||_inf of the returned x, over the whole batch (0 for
-        an empty batch).
-      used_filter: whether the FFT inverse filter was used (method "filter").
-    """
-
-    min_abs_diagonal: jax.Array
-    gain_bound: jax.Array
-    residual: jax.Array
-    used_filter: jax.Array
 
 
 def mask(channels: int, kernel_size: int = 3) -> np.ndarray:
@@ -344,29 +332,40 @@ def inverse(
     return x, -_log_det(params, y)
 
 
-def inverse_with_diagnostics(
+def solve(
     params: Params,
     y: jax.Array,
     *,
     method: str = "fast",
     max_gain: Optional[float] = None,
-) -> tuple[jax.Array, jax.Array, Diagnostics]:
-    """`inverse` plus a `Diagnostics` report (one extra forward for the residual).
+    tol: Optional[float] = None,
+) -> InverseResult:
+    """`inverse`'s x with a report (`ops.inverse_result`; one extra forward).
 
-    The gain bound is always computed (one wavefront solve of c impulses).
+    The report has the relative residual per example, `converged` = residual <=
+    tol (`default_tolerance` of the dtype unless given), iterations 0 (a direct
+    solve), the centre tap's min |diag|, the gain bound (always computed: one
+    wavefront solve of c impulses) and whether the inverse filter was used.
+
+    Raises:
+      ValueError: as `inverse`.
     """
     _check(params, y)
     x, gain, used_filter = _solve(params, y, method, max_gain)
     if method != "filter":
         _, gain = inverse_filter(params, y.shape[-3], y.shape[-2], y.dtype)
     y_again, _ = forward(params, x)
-    diagnostics = Diagnostics(
+    residual = relative_residual(y_again, y)
+    tol = default_tolerance(y.dtype) if tol is None else tol
+    return InverseResult(
+        x=x,
+        residual=residual,
+        iterations=jnp.zeros((), jnp.int32),
+        converged=residual <= tol,
         min_abs_diagonal=min_abs_diagonal(params),
         gain_bound=gain,
-        residual=jnp.max(jnp.abs(y_again - y), initial=0.0),
         used_filter=used_filter,
     )
-    return x, -_log_det(params, y), diagnostics
 
 
 def with_method(method: str = "fast") -> Block:

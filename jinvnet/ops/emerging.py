@@ -41,6 +41,11 @@ import numpy as np
 from jinvnet import _validation
 from jinvnet.ops import _causal_conv, conv1x1_lu
 from jinvnet.ops.block import Block
+from jinvnet.ops.inverse_result import (
+    InverseResult,
+    default_tolerance,
+    relative_residual,
+)
 
 _NAME = "emerging"
 
@@ -53,20 +58,6 @@ class Params(NamedTuple):
     conv1x1: conv1x1_lu.Params
     causal: jax.Array
     anticausal: jax.Array
-
-
-class Diagnostics(NamedTuple):
-    """Stability report of one inverse.
-
-    Attributes:
-      min_abs_diagonal: min |U_cc| of the 1x1 convolution; the masked
-        convolutions have unit diagonals.
-      residual: ||f(x) - y||_inf of the returned x, over the whole batch (0 for
-        an empty batch).
-    """
-
-    min_abs_diagonal: jax.Array
-    residual: jax.Array
 
 
 def _check_kernel_size(kernel_size: int) -> None:
@@ -204,17 +195,27 @@ def inverse(
     return conv1x1_lu.inverse(params.conv1x1, u)
 
 
-def inverse_with_diagnostics(
-    params: Params, y: jax.Array, *, method: str = "fast"
-) -> tuple[jax.Array, jax.Array, Diagnostics]:
-    """`inverse` plus a `Diagnostics` report (one extra forward for the residual)."""
-    x, log_det = inverse(params, y, method=method)
+def solve(
+    params: Params, y: jax.Array, *, method: str = "fast", tol: Optional[float] = None
+) -> InverseResult:
+    """`inverse`'s x with a report (`ops.inverse_result`; one extra forward).
+
+    The report has the relative residual per example, `converged` = residual <=
+    tol (`default_tolerance` of the dtype unless given), iterations 0 (direct
+    solves) and the 1x1 convolution's min |U_cc| (the masked convolutions have unit
+    diagonals).
+    """
+    x, _ = inverse(params, y, method=method)
     y_again, _ = forward(params, x)
-    report = Diagnostics(
+    residual = relative_residual(y_again, y)
+    tol = default_tolerance(y.dtype) if tol is None else tol
+    return InverseResult(
+        x=x,
+        residual=residual,
+        iterations=jnp.zeros((), jnp.int32),
+        converged=residual <= tol,
         min_abs_diagonal=conv1x1_lu.min_abs_diagonal(params.conv1x1),
-        residual=jnp.max(jnp.abs(y_again - y), initial=0.0),
     )
-    return x, log_det, report
 
 
 def with_method(method: str = "fast") -> Block:

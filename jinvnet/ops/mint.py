@@ -26,7 +26,8 @@ diagonal of W2_ij is stored as a magnitude and used with the sign
 sign(diag W1_j) sign(diag W3_i), so every product diag(W3_i) diag(W2_ij) diag(W1_j)
 is non-negative and d >= t > 0: the layer is always invertible.
 
-Iterative inverses return `InverseResult(x, residual, iterations, converged)`; the
+Iterative inverses return `InverseResult(x, residual, iterations, converged)`
+(`ops.inverse_result`, shared with the direct solvers of CInC and emerging); the
 residual is max |m(x) - z| / max(1, max |z|) per example. Non-convergence (alpha
 outside (0, 2), badly conditioned layers, non-finite inputs) shows in `converged` and
 `check_converged` raises on it. A non-finite residual stops the loop at once.
@@ -49,6 +50,11 @@ from jax.experimental import checkify
 from jinvnet import _validation
 from jinvnet.ops import small_linalg
 from jinvnet.ops.block import Block
+from jinvnet.ops.inverse_result import (
+    InverseResult,
+    default_tolerance,
+    relative_residual,
+)
 
 _NAME = "mint"
 
@@ -63,30 +69,6 @@ class Params(NamedTuple):
     w3: jax.Array
     b3: jax.Array
     log_t: jax.Array
-
-
-class InverseResult(NamedTuple):
-    """Result of a fixed-point inverse.
-
-    Attributes:
-      x: the solution estimate, of the shape of z.
-      residual: max |m(x) - z| / max(1, max |z|) per example (batch shape).
-      iterations: number of update steps taken (int32 scalar).
-      converged: residual <= tol per example (batch shape); False for NaN.
-    """
-
-    x: jax.Array
-    residual: jax.Array
-    iterations: jax.Array
-    converged: jax.Array
-
-
-def default_tolerance(dtype: jnp.dtype) -> float:
-    """Relative residual the tolerance loop stops at: 2e-6 (float32), 1e-12 (float64).
-
-    float32 rounding leaves a residual floor near 1e-6 for layers with O(1) inputs.
-    """
-    return 1e-12 if jnp.dtype(dtype) == jnp.float64 else 2e-6
 
 
 def conv_mask(
@@ -314,13 +296,6 @@ def forward(
     return y, _sum_event(jnp.log(diag))
 
 
-def _residual(fz: jax.Array, z: jax.Array) -> jax.Array:
-    """The residual max |f(x) - z| / max(1, max |z|) per example; NaN stays NaN."""
-    axes = (-3, -2, -1)
-    scale = jnp.maximum(1.0, jnp.max(jnp.abs(z), axis=axes))
-    return jnp.max(jnp.abs(fz - z), axis=axes) / scale
-
-
 def _anderson_weights(r_hist: jax.Array, filled: jax.Array) -> jax.Array:
     """Anderson's mixing weights w (..., m): min |sum_i w_i r_i| with sum_i w_i = 1.
 
@@ -392,13 +367,13 @@ def _iterate(fn, z, x0, alpha, tol, max_iters, num_steps, memory=1):
     else:
 
         def active(state):
-            residual = _residual(state[1], z)
+            residual = relative_residual(state[1], z)
             working = jnp.any(jnp.isfinite(residual) & (residual > tol))
             return working & (state[3] < max_iters)
 
         state = jax.lax.while_loop(active, step, state)
     x, fx, _, iterations, _, _ = state
-    residual = _residual(fx, z)
+    residual = relative_residual(fx, z)
     return InverseResult(x, residual, iterations, residual <= tol)
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from jinvnet.ops import cinc
-from tests.conftest import LINEAR_ULPS, roundoff, tolerance
+from tests.conftest import LINEAR_ULPS, residual_and_error, roundoff, tolerance
 
 
 def _params(key, channels, *, unit_diagonal=False, sigma=0.15, dtype=jnp.float32):
@@ -89,14 +89,19 @@ def test_fast_matches_scan_on_trained_like_kernels(method, dtype):
     x = jax.random.normal(jax.random.PRNGKey(5), (3, 8, 8, 12), dtype)
     y, _ = cinc.forward(params, x)
     reference, _ = cinc.inverse(params, y, method="scan")
-    fast, _, report = cinc.inverse_with_diagnostics(params, y, method=method)
+    report = cinc.solve(params, y, method=method)
+    fast = report.x
     # Triangular solves lose far less than eps * gain (measured: under 8 ulps at
     # gain 79), so the allowance is the one-layer 64 ulps, not scaled by the gain.
     atol = roundoff(dtype, reference)
     np.testing.assert_allclose(fast, reference, rtol=0, atol=atol)
     np.testing.assert_allclose(reference, x, rtol=0, atol=atol)
     assert bool(report.used_filter) == (method == "filter")
-    assert float(report.residual) <= roundoff(dtype, y, f64=1e-11)
+    residual, error = residual_and_error(cinc.forward, params, y, fast)
+    assert error <= roundoff(dtype, y, f64=1e-11)
+    np.testing.assert_allclose(report.residual, residual, rtol=1e-5, atol=0)
+    assert report.residual.shape == (3,) and bool(report.converged.all())
+    assert int(report.iterations) == 0
 
 
 def test_fast_is_rows_for_narrow_rows_and_wavefront_for_wide_ones():
@@ -207,14 +212,10 @@ def test_filter_falls_back_to_wavefront_when_gain_is_too_large():
     _, gain = cinc.inverse_filter(params, 6, 6)
     wavefront, _ = cinc.inverse(params, y, method="wavefront")
     below = float(gain) * 0.5
-    x, _, report = cinc.inverse_with_diagnostics(
-        params, y, method="filter", max_gain=below
-    )
+    report = cinc.solve(params, y, method="filter", max_gain=below)
     assert not bool(report.used_filter)
-    np.testing.assert_array_equal(x, wavefront)
-    _, _, report = cinc.inverse_with_diagnostics(
-        params, y, method="filter", max_gain=2.0 * float(gain)
-    )
+    np.testing.assert_array_equal(report.x, wavefront)
+    report = cinc.solve(params, y, method="filter", max_gain=2.0 * float(gain))
     assert bool(report.used_filter)
     np.testing.assert_allclose(report.gain_bound, gain, rtol=1e-6)
 
@@ -230,32 +231,34 @@ def test_gain_bounds_the_inverse_norm():
     np.testing.assert_allclose(float(gain), inverse_inf_norm, rtol=1e-4)
 
 
-def test_diagnostics_flag_an_ill_conditioned_layer():
+def test_report_flag_an_ill_conditioned_layer():
     params = _params(jax.random.PRNGKey(18), 12, sigma=0.2)
     y = jax.random.normal(jax.random.PRNGKey(19), (2, 8, 8, 12))
-    x, _, report = cinc.inverse_with_diagnostics(params, y, method="filter")
+    report = cinc.solve(params, y, method="filter")
     assert 1e4 < float(report.gain_bound) < np.inf
     assert not bool(report.used_filter)
     # Back substitution stays backward stable: a small residual, large gain.
-    assert float(report.residual) < roundoff(jnp.float32, y, ulps=2048)
-    assert x.shape == y.shape
+    residual, error = residual_and_error(cinc.forward, params, y, report.x)
+    assert error < roundoff(jnp.float32, y, ulps=2048)
+    np.testing.assert_allclose(report.residual, residual, rtol=1e-5, atol=0)
+    assert report.x.shape == y.shape
 
 
-def test_diagnostics_report_overflow_as_infinite_gain():
+def test_report_report_overflow_as_infinite_gain():
     params = _params(jax.random.PRNGKey(18), 12, sigma=0.3)
     params = params._replace(log_diag=params.log_diag.at[0].set(-8.0))
     y = jax.random.normal(jax.random.PRNGKey(19), (2, 8, 8, 12))
-    _, _, report = cinc.inverse_with_diagnostics(params, y)
+    report = cinc.solve(params, y)
     np.testing.assert_allclose(report.min_abs_diagonal, np.exp(-8.0), rtol=1e-5)
     assert float(report.gain_bound) == np.inf
 
 
-def test_diagnostics_of_an_empty_batch():
+def test_report_of_an_empty_batch():
     params = _params(jax.random.PRNGKey(23), 3)
     y = jnp.zeros((0, 4, 4, 3))
-    x, log_det, report = cinc.inverse_with_diagnostics(params, y)
-    assert x.shape == y.shape and log_det.shape == (0,)
-    assert float(report.residual) == 0.0  # no example has an error
+    report = cinc.solve(params, y)
+    assert report.x.shape == y.shape
+    assert report.residual.shape == report.converged.shape == (0,)
     assert float(report.min_abs_diagonal) > 0
 
 

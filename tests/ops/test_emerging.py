@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from jinvnet.ops import conv1x1_lu, emerging
-from tests.conftest import LINEAR_ULPS, roundoff, tolerance
+from tests.conftest import LINEAR_ULPS, residual_and_error, roundoff, tolerance
 
 
 def _params(key, channels, *, kernel_size=3, scale=0.2, dtype=jnp.float32):
@@ -80,12 +80,16 @@ def test_fast_matches_scan(method, dtype):
     params = _params(jax.random.PRNGKey(2), 8, scale=0.05, dtype=dtype)
     x = jax.random.normal(jax.random.PRNGKey(3), (3, 8, 8, 8), dtype)
     y, _ = emerging.forward(params, x)
-    fast, _, report = emerging.inverse_with_diagnostics(params, y, method=method)
+    report = emerging.solve(params, y, method=method)
+    fast = report.x
     scan, _ = emerging.inverse(params, y, method="scan")
     atol = roundoff(dtype, scan)  # triangular solves and one 1x1: see test_cinc
     np.testing.assert_allclose(fast, scan, rtol=0, atol=atol)
     np.testing.assert_allclose(fast, x, rtol=0, atol=atol)
-    assert float(report.residual) <= roundoff(dtype, y, f64=1e-11)
+    residual, error = residual_and_error(emerging.forward, params, y, fast)
+    assert error <= roundoff(dtype, y, f64=1e-11)
+    np.testing.assert_allclose(report.residual, residual, rtol=1e-5, atol=0)
+    assert bool(report.converged.all()) and int(report.iterations) == 0
     np.testing.assert_allclose(
         report.min_abs_diagonal, jnp.exp(params.conv1x1.log_scale).min(), rtol=1e-6
     )
@@ -133,12 +137,12 @@ def test_batched_leading_dims():
     )
 
 
-def test_diagnostics_of_an_empty_batch():
+def test_report_of_an_empty_batch():
     params = _params(jax.random.PRNGKey(9), 3)
     y = jnp.zeros((0, 4, 4, 3))
-    x, log_det, report = emerging.inverse_with_diagnostics(params, y)
-    assert x.shape == y.shape and log_det.shape == (0,)
-    assert float(report.residual) == 0.0  # no example has an error
+    report = emerging.solve(params, y)
+    assert report.x.shape == y.shape
+    assert report.residual.shape == report.converged.shape == (0,)
 
 
 @pytest.mark.parametrize("kernel_size", [2, 4])

@@ -126,3 +126,47 @@ def test_variants_are_blocks_that_check_their_options_when_built():
     ):
         with pytest.raises(ValueError, match=match):
             build()
+
+
+def _report_cases():
+    """(name, solve, forward, params, y) for every op whose inverse reports."""
+    y = jax.random.normal(jax.random.PRNGKey(1), (2, 6, 6, 4))
+    return [
+        ("cinc", ops.cinc.solve, ops.cinc.forward, ops.cinc.init(KEY, 4), y),
+        (
+            "emerging",
+            ops.emerging.solve,
+            ops.emerging.forward,
+            ops.emerging.init(KEY, 4),
+            y,
+        ),
+        ("mint", ops.mint.solve, ops.mint.forward, ops.mint.init(KEY, 4), y),
+    ]
+
+
+@pytest.mark.parametrize("case", _report_cases(), ids=lambda case: case[0])
+def test_every_reporting_inverse_returns_one_result_type(case):
+    _, solve, forward, params, y = case
+    result = solve(params, y)
+    assert type(result) is ops.inverse_result.InverseResult
+    # The shared fields mean the same for every op: checked against numpy.
+    fx = np.asarray(forward(params, result.x)[0], np.float64)
+    error = np.abs(fx - np.asarray(y, np.float64)).max(axis=(1, 2, 3))
+    scale = np.maximum(1.0, np.abs(np.asarray(y)).max(axis=(1, 2, 3)))
+    np.testing.assert_allclose(result.residual, error / scale, rtol=1e-5, atol=1e-9)
+    assert result.converged.shape == (2,) and result.converged.dtype == jnp.bool_
+    np.testing.assert_array_equal(
+        result.converged,
+        np.asarray(result.residual)
+        <= ops.inverse_result.default_tolerance(jnp.float32),
+    )
+    assert result.iterations.shape == () and result.iterations.dtype == jnp.int32
+
+
+def test_no_op_defines_its_own_inverse_report_type():
+    for info in pkgutil.iter_modules(ops.__path__):
+        module = importlib.import_module(f"jinvnet.ops.{info.name}")
+        for name in ("Diagnostics", "InverseReport"):
+            assert not hasattr(module, name), f"{info.name}.{name}"
+        if hasattr(module, "InverseResult"):
+            assert module.InverseResult is ops.inverse_result.InverseResult
