@@ -67,13 +67,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from jinvnet import _validation
-from jinvnet.ops import _causal_conv
+from jinvnet.ops import _causal_conv, inverse_result
 from jinvnet.ops.block import Block
-from jinvnet.ops.inverse_result import (
-    InverseResult,
-    default_tolerance,
-    relative_residual,
-)
+from jinvnet.ops.inverse_result import InverseResult
 
 _NAME = "cinc"
 
@@ -354,14 +350,11 @@ def solve(
     x, gain, used_filter = _solve(params, y, method, max_gain)
     if method != "filter":
         _, gain = inverse_filter(params, y.shape[-3], y.shape[-2], y.dtype)
-    y_again, _ = forward(params, x)
-    residual = relative_residual(y_again, y)
-    tol = default_tolerance(y.dtype) if tol is None else tol
-    return InverseResult(
-        x=x,
-        residual=residual,
-        iterations=jnp.zeros((), jnp.int32),
-        converged=residual <= tol,
+    return inverse_result.of_direct_solve(
+        x,
+        forward(params, x)[0],
+        y,
+        tol=tol,
         min_abs_diagonal=min_abs_diagonal(params),
         gain_bound=gain,
         used_filter=used_filter,

@@ -39,13 +39,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from jinvnet import _validation
-from jinvnet.ops import _causal_conv, conv1x1_lu
+from jinvnet.ops import _causal_conv, conv1x1_lu, inverse_result
 from jinvnet.ops.block import Block
-from jinvnet.ops.inverse_result import (
-    InverseResult,
-    default_tolerance,
-    relative_residual,
-)
+from jinvnet.ops.inverse_result import InverseResult
 
 _NAME = "emerging"
 
@@ -206,14 +202,11 @@ def solve(
     diagonals).
     """
     x, _ = inverse(params, y, method=method)
-    y_again, _ = forward(params, x)
-    residual = relative_residual(y_again, y)
-    tol = default_tolerance(y.dtype) if tol is None else tol
-    return InverseResult(
-        x=x,
-        residual=residual,
-        iterations=jnp.zeros((), jnp.int32),
-        converged=residual <= tol,
+    return inverse_result.of_direct_solve(
+        x,
+        forward(params, x)[0],
+        y,
+        tol=tol,
         min_abs_diagonal=conv1x1_lu.min_abs_diagonal(params.conv1x1),
     )
 

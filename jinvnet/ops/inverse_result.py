@@ -60,3 +60,27 @@ def relative_residual(fx: jax.Array, y: jax.Array) -> jax.Array:
     axes = (-3, -2, -1)
     scale = jnp.maximum(1.0, jnp.max(jnp.abs(y), axis=axes))
     return jnp.max(jnp.abs(fx - y), axis=axes) / scale
+
+
+def of_direct_solve(
+    x: jax.Array,
+    fx: jax.Array,
+    y: jax.Array,
+    *,
+    tol: Optional[float] = None,
+    **report: jax.Array,
+) -> InverseResult:
+    """The result of a direct (non-iterative) solve x of f(x) = y, given f(x).
+
+    iterations = 0; converged = residual <= tol (`default_tolerance` of y's dtype
+    unless given); `report` sets the optional fields (e.g. `min_abs_diagonal`).
+    """
+    residual = relative_residual(fx, y)
+    tol = default_tolerance(y.dtype) if tol is None else tol
+    return InverseResult(
+        x=x,
+        residual=residual,
+        iterations=jnp.zeros((), jnp.int32),
+        converged=residual <= tol,
+        **report,
+    )
