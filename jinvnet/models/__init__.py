@@ -16,7 +16,6 @@ from jinvnet.models.diagonal_base import DiagonalGaussianBase
 from jinvnet.models.downsampling import Checkerboard, IAvgPool2d
 from jinvnet.models.emerging import EmergingConv
 from jinvnet.models.fft_conv import FFTConv
-from jinvnet.models.glow import glow_step, single_scale_glow
 from jinvnet.models.iconvnet import IConvNet, iconvnet_flow, invertible_features
 from jinvnet.models.irevnet import IRevNet, IRevNetClassifier
 from jinvnet.models.mintnet import (
@@ -30,6 +29,7 @@ from jinvnet.models.multiscale import MultiScaleFlow, count_params
 from jinvnet.models.reshaping import Logit, Permute, SneakyReLU, Squeeze
 from jinvnet.models.sampling import sample
 from jinvnet.models.sequential import Sequential, propagate
+from jinvnet.models.single_scale import glow_step, single_scale_glow
 from jinvnet.models.split import ActOnChannels, SplitPrior
 from jinvnet.models.variational_dequantization import (
     Bound,

@@ -1,4 +1,9 @@
-"""Glow flow steps and a small single-scale Glow (Kingma & Dhariwal 2018)."""
+"""Glow's flow step and a small single-scale Glow (Kingma & Dhariwal 2018).
+
+The multi-scale Glow of the paper (L levels of squeeze, K steps, split) is
+`models.multiscale.glow`; this module holds its step, `glow_step`, and
+`single_scale_glow`, K steps at one resolution for small images.
+"""
 
 import flax.linen as nn
 
