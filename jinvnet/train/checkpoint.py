@@ -25,6 +25,7 @@ import os
 import shutil
 import sys
 import warnings
+from typing import Callable
 
 import jax
 import orbax.checkpoint as ocp
@@ -121,6 +122,9 @@ class Checkpointer:
       directory: where the step folders go (created if needed).
       fingerprint: JSON-serialisable description of what must match on restore
         (the model, data and objective configs); saved with every step.
+      upgrade_saved: applied to a checkpoint's saved fingerprint before it is
+        compared with `fingerprint`: how this version reads the description an
+        older one wrote (default: as it is).
       keep_last: number of most recent steps kept (default 3).
       keep_best: number of lowest-"loss" steps kept besides them (default 1).
     """
@@ -130,10 +134,12 @@ class Checkpointer:
         directory: str,
         *,
         fingerprint: dict,
+        upgrade_saved: Callable[[dict], dict] | None = None,
         keep_last: int = 3,
         keep_best: int = 1,
     ):
         self.directory = str(directory)
+        self._upgrade_saved = upgrade_saved or (lambda saved: saved)
         self._failed = False  # a save failed and was reported
         self._fingerprint = json.loads(json.dumps(fingerprint))
         policy = checkpoint_managers.AnyPreservationPolicy(
@@ -316,7 +322,10 @@ class Checkpointer:
             raise _DamagedCheckpointError(
                 f"{where} is unreadable or corrupt: {error!r}. {advice}"
             ) from error
-        differences = _diff(saved["meta"] or {}, self._fingerprint)
+        saved_fingerprint = json.loads(
+            json.dumps(self._upgrade_saved(saved["meta"] or {}))
+        )
+        differences = _diff(saved_fingerprint, self._fingerprint)
         if differences:
             raise CheckpointError(
                 f"{where} was written by an incompatible run:\n  "

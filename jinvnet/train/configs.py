@@ -438,6 +438,21 @@ def model_kwargs(factory: str, explicit: dict) -> ml_collections.ConfigDict:
     return kwargs
 
 
+def full_model_fields(model: dict) -> dict:
+    """`{"factory", "kwargs"}` with every argument of the factory (see model_kwargs).
+
+    For descriptions saved before configs listed every argument (checkpoint
+    fingerprints, config.json): left as they are if the factory is unknown or the
+    kwargs do not fit it, so that the comparison that follows reports it.
+    """
+    kwargs = {k: v for k, v in dict(model.get("kwargs") or {}).items() if v is not None}
+    try:
+        full = model_kwargs(model.get("factory", ""), kwargs)
+    except ValueError:
+        return model
+    return {**model, "kwargs": full.to_dict()}
+
+
 def complete_model_kwargs(config: ml_collections.ConfigDict) -> None:
     """Fills `config.model.kwargs` in place with the factory's other defaults.
 

@@ -98,6 +98,18 @@ def build_objective(config: ml_collections.ConfigDict, num_bins: int) -> Objecti
     )
 
 
+def upgrade_fingerprint(saved: dict) -> dict:
+    """A checkpoint's saved fingerprint as this version writes it.
+
+    Checkpoints from before 2026-12-03 list only the model kwargs their config set;
+    the factory's defaults fill in the rest. (A default changed since would go
+    unnoticed for those; fingerprints written now list every argument.)
+    """
+    if isinstance(saved.get("model"), dict):
+        return {**saved, "model": configs.full_model_fields(saved["model"])}
+    return saved
+
+
 def load_dataset(config: ml_collections.ConfigDict) -> data.Dataset:
     """The config's dataset (TFDS options are ignored by the embedded ones)."""
     return data.load(
@@ -112,7 +124,9 @@ def fingerprint(config: ml_collections.ConfigDict) -> dict:
     """What a checkpoint must share with the run restoring it.
 
     The dequantiser's fields enter only when it is variational, so runs from before
-    they existed still resume.
+    they existed still resume. The model's kwargs are listed in full (every
+    argument of the factory, `configs.full_model_fields`), whether the config
+    lists them all or not.
     """
     data_fields = config.data.to_dict()
     if data_fields.get("dequantization", "uniform") == "uniform":
@@ -122,7 +136,7 @@ def fingerprint(config: ml_collections.ConfigDict) -> dict:
     return {
         "objective": config.objective,
         "data": data_fields,
-        "model": config.model.to_dict(),
+        "model": configs.full_model_fields(config.model.to_dict()),
         "optimizer": config.optim.name,
         "ema": config.optim.ema_decay > 0,
     }
@@ -319,6 +333,7 @@ def _set_up(config, workdir, dataset, model) -> _Run:
     checkpoints = Checkpointer(
         os.path.join(os.path.abspath(workdir), "checkpoints"),
         fingerprint=fingerprint(config),
+        upgrade_saved=upgrade_fingerprint,
         keep_last=config.train.keep_last,
         keep_best=config.train.keep_best,
     )

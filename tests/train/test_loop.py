@@ -309,3 +309,50 @@ def test_final_metrics_are_the_last_evaluation_and_a_finished_run_reevaluates(
     assert again["step"] == 4
     for key, value in summary["test"].items():
         np.testing.assert_allclose(again["test"][key], value, rtol=1e-5)
+
+
+def _rewrite_saved_model(workdir, step, change):
+    """Edits the model description a checkpoint step was saved with."""
+    path = os.path.join(str(workdir), "checkpoints", str(step), "meta", "metadata")
+    with open(path) as f:
+        meta = json.load(f)
+    change(meta["model"])
+    with open(path, "w") as f:
+        json.dump(meta, f)
+
+
+def test_checkpoint_with_only_the_configs_kwargs_resumes(tmp_path):
+    # Before 2026-12-03 the fingerprint listed only the kwargs the config set; the
+    # factory's defaults (here single_scale_glow's coupling="affine") fill the rest.
+    config = tiny_config(num_steps=2, checkpoint_every=2)
+    train.train_and_evaluate(
+        config, str(tmp_path), dataset=small_digits(), progress=False
+    )
+    assert train.loop.fingerprint(config)["model"]["kwargs"] == {
+        "num_steps": 1,
+        "hidden_channels": 8,
+        "coupling": "affine",
+    }
+
+    def old_style(model):
+        model["kwargs"] = {"num_steps": 1, "hidden_channels": 8}
+
+    _rewrite_saved_model(tmp_path, 2, old_style)
+    config = tiny_config(num_steps=4, checkpoint_every=2)
+    summary = train.train_and_evaluate(
+        config, str(tmp_path), dataset=small_digits(), progress=False
+    )
+    assert summary["step"] == 4
+
+    def other_width(model):
+        model["kwargs"] = {"num_steps": 1, "hidden_channels": 16}
+
+    _rewrite_saved_model(tmp_path, 4, other_width)
+    config = tiny_config(num_steps=6, checkpoint_every=2)
+    with pytest.raises(
+        train.CheckpointError,
+        match=r"model.kwargs.hidden_channels: checkpoint 16, this run 8",
+    ):
+        train.train_and_evaluate(
+            config, str(tmp_path), dataset=small_digits(), progress=False
+        )
