@@ -2,14 +2,16 @@
 
 Shared by the CInC convolution (Nagar et al. 2021, seeds 001/003) and the emerging
 convolution (Hoogeboom et al. 2019). A kernel K of shape (kh, kw, c, c) is stored
-as (row, column, out, in) with an *anchor* (ai, aj), the tap that multiplies the
-current pixel:
+in HWIO layout (row, column, in, out), as `lax.conv` and Flax store kernels, with
+an *anchor* (ai, aj), the tap that multiplies the current pixel:
 
-    y[i, j] = sum_{a, b} K[a, b] @ x[i + a - ai, j + b - aj]      (x = 0 outside)
+    y[i, j] = sum_{a, b} K[a, b]^T @ x[i + a - ai, j + b - aj]    (x = 0 outside)
 
 The convolution is *raster-causal* when every nonzero tap reads a pixel at or
 before (i, j) in raster order (row, column): rows a < ai, or row a = ai with
-columns b <= aj; and the centre tap A = K[ai, aj] is lower triangular. In raster
+columns b <= aj; and the centre tap's (out, in) matrix A = K[ai, aj]^T is lower
+triangular (K[ai, aj] itself upper triangular). The solvers work on the (out, in)
+matrices internally (`_batched`). In raster
 order (row, column, channel) the Jacobian is then lower triangular with diagonal
 diag(A) at every pixel, and y = K * x is solved for x pixel by pixel (back
 substitution). Callers mask their kernels; the solvers read only causal taps.
@@ -25,7 +27,7 @@ Three exact solvers, tested against each other and a dense solve:
   quarter-plane CInC kernel p = 1 (anti-diagonals, H + W - 1 steps).
 - `solve_rows`: one `lax.scan` step per image row (H sequential steps). The rows
   above are known, so their taps are one matmul; what remains in the row is the 1D
-  causal system x_j = A^{-1} (r_j - sum_{b < aj} K[ai, b] x_{j + b - aj}), whose
+  causal system x_j = A^{-1} (r_j - sum_{b < aj} K[ai, b]^T x_{j + b - aj}), whose
   (W c) x (W c) block lower-triangular Toeplitz inverse is built once from the
   row's impulse response (W c x c blocks, by the same recurrence) and applied as a
   dense matmul. It costs ~W c^2 per pixel for the row part instead of ~kw c^2, in
@@ -55,10 +57,10 @@ ROWS_MAX_WIDTH = 1024
 
 @functools.partial(jax.jit, static_argnames=("anchor",))
 def conv(kernel: jax.Array, x: jax.Array, anchor: tuple[int, int]) -> jax.Array:
-    """y[i, j] = sum_{a, b} kernel[a, b] @ x[i + a - ai, j + b - aj], zero padded.
+    """y[i, j] = sum_{a, b} kernel[a, b]^T @ x[i + a - ai, j + b - aj], zero padded.
 
     Args:
-      kernel: (kh, kw, c_out, c_in).
+      kernel: (kh, kw, c_in, c_out) (HWIO).
       x: (..., height, width, c_in).
       anchor: (ai, aj), the tap applied to the current pixel.
 
@@ -73,10 +75,10 @@ def conv(kernel: jax.Array, x: jax.Array, anchor: tuple[int, int]) -> jax.Array:
         kernel.astype(x.dtype),
         window_strides=(1, 1),
         padding=((ai, kh - 1 - ai), (aj, kw - 1 - aj)),
-        dimension_numbers=("NHWC", "HWOI", "NHWC"),
+        dimension_numbers=("NHWC", "HWIO", "NHWC"),
         precision=jax.lax.Precision.HIGHEST,
     )
-    return y.reshape(x.shape[:-1] + (kernel.shape[2],))
+    return y.reshape(x.shape[:-1] + (kernel.shape[3],))
 
 
 def default_init_scale(channels: int, kernel_size: int) -> float:
@@ -90,8 +92,13 @@ def default_init_scale(channels: int, kernel_size: int) -> float:
 
 
 def _batched(kernel: jax.Array, y: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """The kernel in y's dtype, and y as one batch axis: (batch, height, width, c)."""
-    return kernel.astype(y.dtype), y.reshape((-1,) + y.shape[-3:])
+    """The kernel as (kh, kw, out, in) matrices in y's dtype, and y as one batch axis.
+
+    The solvers below index taps as (out, in) matrices K[a, b]^T; y becomes
+    (batch, height, width, c).
+    """
+    matrices = jnp.swapaxes(kernel, -1, -2).astype(y.dtype)
+    return matrices, y.reshape((-1,) + y.shape[-3:])
 
 
 def _causal_taps(
@@ -137,7 +144,8 @@ def solve_scan(
     """Solves y = conv(kernel, x) for x, one pixel per `lax.scan` step.
 
     Args:
-      kernel: (kh, kw, c, c), raster-causal around `anchor` (see module docstring).
+      kernel: (kh, kw, c, c) (HWIO), raster-causal around `anchor` (see the
+        module docstring).
       y: (..., height, width, c).
       anchor: (ai, aj).
       unit_diagonal: whether the centre tap has a unit diagonal (not read then).

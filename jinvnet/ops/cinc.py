@@ -3,23 +3,25 @@
 Nagar, Dufraisse and Varma 2021, "CInC Flow" (seed 001, Sec. 3.1, Theorem 1;
 seed 003). Pad the input by k - 1 at the top and the left and convolve "valid",
 so output pixel (i, j) reads inputs (i - k + 1 .. i, j - k + 1 .. j). The tap on
-the current pixel, A = K[k - 1, k - 1], is masked to a lower-triangular c x c
-matrix, so in raster order (row, column, channel) the Jacobian is lower
-triangular with diag(A) repeated H * W times.
+the current pixel, as an (out, in) matrix A = K[k - 1, k - 1]^T, is masked to a
+lower-triangular c x c matrix, so in raster order (row, column, channel) the
+Jacobian is lower triangular with diag(A) repeated H * W times.
 
-Params: `Params(kernel, log_diag)`. `kernel` has shape (k, k, c, c) laid out as
-(row, column, out, in); the strict upper triangle and the diagonal of its
-centre tap are masked out. The diagonal is diag(A) = exp(log_diag) (learned,
-positive, so the layer is invertible for every value) or, with
-`log_diag=None`, the seed's unit-diagonal variant diag(A) = 1. Free parameters
-for k = 3: 9c^2 - c(c - 1)/2 with a learned diagonal (seed 003), c fewer with a
-unit diagonal.
+Params: `Params(kernel, log_diag)`. `kernel` has shape (k, k, c, c) in HWIO
+layout (row, column, in, out), as every convolution op of `jinvnet.ops` and
+`lax.conv` store kernels; the centre tap's entries with in >= out (A's strict
+upper triangle and its diagonal) are masked out. The diagonal is
+diag(A) = exp(log_diag) (learned, positive, so the layer is invertible for every
+value) or, with `log_diag=None`, the seed's unit-diagonal variant diag(A) = 1.
+Free parameters for k = 3: 9c^2 - c(c - 1)/2 with a learned diagonal (seed 003),
+c fewer with a unit diagonal.
 
-    forward:  y[i, j] = sum_{a, b < k} K[a, b] @ x[i + a - k + 1, j + b - k + 1]
+    forward:  y[i, j] = sum_{a, b < k} K[a, b]^T @ x[i + a - k + 1, j + b - k + 1]
               (x = 0 outside the image),
               log|det dy/dx| = H * W * sum(log_diag)        (0 for unit diagonal)
     inverse:  back substitution in raster order,
-              x[i, j] = A^{-1} (y[i, j] - sum_{(a, b) != (k-1, k-1)} K[a, b] @ x[...]),
+              x[i, j] = A^{-1} (y[i, j] - sum_{(a, b) != (k-1, k-1)}
+                                            K[a, b]^T @ x[...]),
               log|det dx/dy| = -H * W * sum(log_diag)
 
 Inverse methods (`inverse(..., method=...)`), all exact up to rounding:
@@ -45,7 +47,7 @@ Inverse methods (`inverse(..., method=...)`), all exact up to rounding:
   (docs/benchmarks.md, "CInC inverse (issue 5)").
 
 Safety criterion of the filter: the gain g = max_o sum_{m, n, c_in}
-|h[m, n, o, c_in]| is the induced infinity norm of the inverse, ||x||_inf <=
+|h[m, n, c_in, o]| is the induced infinity norm of the inverse, ||x||_inf <=
 g ||y||_inf. Measured in float32 (c = 12, 16x16): the filter's error is about
 1e-8 * g relative to max |x| (2.6e-6 at g = 5e2, 2.8e-4 at g = 3e4), so
 "filter" uses the FFT only when g <= max_gain (default `default_max_gain`:
@@ -80,7 +82,7 @@ class Params(NamedTuple):
     """CInC parameters.
 
     Attributes:
-      kernel: (k, k, c, c) as (row, column, out, in); masked by `mask`.
+      kernel: (k, k, c, c) in HWIO layout (row, column, in, out); masked by `mask`.
       log_diag: (c,) log of the centre tap's diagonal, or None for a unit diagonal.
     """
 
@@ -89,11 +91,15 @@ class Params(NamedTuple):
 
 
 def mask(channels: int, kernel_size: int = 3) -> np.ndarray:
-    """The 0/1 mask of the free kernel entries: all taps, centre strictly lower."""
+    """The 0/1 mask (k, k, in, out) of the free kernel entries.
+
+    Every tap is free except the centre tap's entries with in >= out: its (out,
+    in) matrix is strictly lower triangular (the diagonal comes from log_diag).
+    """
     _validation.check_positive_int(channels, _NAME, "channels")
     _validation.check_positive_int(kernel_size, _NAME, "kernel_size")
     m = np.ones((kernel_size, kernel_size, channels, channels))
-    m[-1, -1] = np.tril(np.ones((channels, channels)), -1)
+    m[-1, -1] = np.triu(np.ones((channels, channels)), 1)
     return m
 
 
@@ -137,7 +143,10 @@ def init(
     m = mask(channels, kernel_size)
     k_kernel, k_diag = jax.random.split(key)
     shape = (kernel_size, kernel_size, channels, channels)
-    kernel = scale * jax.random.normal(k_kernel, shape, dtype) * m.astype(dtype)
+    # Drawn as (out, in) and transposed: the same operator for a given key as
+    # before kernels were stored HWIO (2026-12-03).
+    noise = jnp.swapaxes(jax.random.normal(k_kernel, shape, dtype), -1, -2)
+    kernel = scale * noise * m.astype(dtype)
     log_diag = (
         None if unit_diagonal else scale * jax.random.normal(k_diag, (channels,), dtype)
     )
@@ -234,7 +243,7 @@ def inverse_filter(
 ) -> tuple[jax.Array, jax.Array]:
     """Impulse response h of the inverse on a height x width image, and its gain.
 
-    x[i, j] = sum_{m <= i, n <= j} h[m, n] @ y[i - m, j - n] for every input y.
+    x[i, j] = sum_{m <= i, n <= j} h[m, n]^T @ y[i - m, j - n] for every input y.
 
     Args:
       params: `Params` for c channels.
@@ -243,8 +252,9 @@ def inverse_filter(
       dtype: dtype of the computation (default: the kernel's).
 
     Returns:
-      h of shape (H, W, c_out, c_in), and the gain max_o sum |h[:, :, o, :]|, an
-      upper bound on ||f^{-1}||_inf (inf when h overflows).
+      h of shape (H, W, c_in, c_out) (HWIO, as the kernel), and the gain
+      max_o sum |h[:, :, :, o]|, an upper bound on ||f^{-1}||_inf (inf when h
+      overflows).
     """
     _, channels = _check_params(params)
     dtype = params.kernel.dtype if dtype is None else dtype
@@ -256,8 +266,8 @@ def inverse_filter(
         _anchor(params),
         unit_diagonal=params.log_diag is None,
     )  # (c_in, H, W, c_out)
-    h = jnp.transpose(response, (1, 2, 3, 0))
-    gain = jnp.max(jnp.sum(jnp.abs(h), axis=(0, 1, 3)))
+    h = jnp.transpose(response, (1, 2, 0, 3))
+    gain = jnp.max(jnp.sum(jnp.abs(h), axis=(0, 1, 2)))
     # An overflowing response gives inf - inf = NaN inside h: report it as inf.
     return h, jnp.where(jnp.isnan(gain), jnp.inf, gain)
 
@@ -268,7 +278,7 @@ def apply_inverse_filter(h: jax.Array, y: jax.Array) -> jax.Array:
     size = (2 * height, 2 * width)
     h_f = jnp.fft.rfft2(h, s=size, axes=(0, 1))
     y_f = jnp.fft.rfft2(y, s=size, axes=(-3, -2))
-    x_f = jnp.einsum("...fgi,fgoi->...fgo", y_f, h_f)
+    x_f = jnp.einsum("...fgi,fgio->...fgo", y_f, h_f)
     x = jnp.fft.irfft2(x_f, s=size, axes=(-3, -2))
     return x[..., :height, :width, :].astype(y.dtype)
 

@@ -7,13 +7,14 @@ autoregressive k x k convolutions with "same" padding: one causal in raster orde
 tap, so the log-det is the 1x1 convolution's.
 
 Params: `Params(conv1x1, causal, anticausal)`: `conv1x1` is a `conv1x1_lu.Params`;
-`causal` and `anticausal` are (k, k, c, c) kernels laid out as (row, column, out,
-in), k odd, masked by `mask`: rows above the centre, the taps left of the centre
-in its row, and the strict lower triangle of the centre tap, whose diagonal is 1.
+`causal` and `anticausal` are (k, k, c, c) kernels in HWIO layout (row, column,
+in, out), k odd, masked by `mask`: rows above the centre, the taps left of the
+centre in its row, and the centre tap's entries with in < out (its (out, in)
+matrix strictly lower triangular), whose diagonal is 1.
 The anti-causal convolution is the causal one seen in a mirror:
 
     flip(x)[i, j, c] = x[H - 1 - i, W - 1 - j, C - 1 - c]
-    causal:      (K1 * x)[i, j] = sum_{a, b} K1[a, b] @ x[i + a - r, j + b - r],
+    causal:      (K1 * x)[i, j] = sum_{a, b} K1[a, b]^T @ x[i + a - r, j + b - r],
                  r = (k - 1) / 2, x = 0 outside the image
     anti-causal: K2 ** x = flip(K2 * flip(x))
 
@@ -77,7 +78,7 @@ def mask(channels: int, kernel_size: int = 3) -> np.ndarray:
     m = np.zeros((kernel_size, kernel_size, channels, channels))
     m[:r] = 1.0
     m[r, :r] = 1.0
-    m[r, r] = np.tril(np.ones((channels, channels)), -1)
+    m[r, r] = np.triu(np.ones((channels, channels)), 1)  # (in, out): in < out
     return m
 
 
@@ -110,10 +111,16 @@ def init(
     m = jnp.asarray(mask(channels, kernel_size), dtype)
     k1, k2, k3 = jax.random.split(key, 3)
     shape = m.shape
+
+    def taps(key):
+        # Drawn as (out, in) and transposed: the same operator for a given key as
+        # before kernels were stored HWIO (2026-12-03).
+        return jnp.swapaxes(jax.random.normal(key, shape, dtype), -1, -2)
+
     return Params(
         conv1x1=conv1x1_lu.init(k1, channels, dtype=dtype),
-        causal=scale * jax.random.normal(k2, shape, dtype) * m,
-        anticausal=scale * jax.random.normal(k3, shape, dtype) * m,
+        causal=scale * taps(k2) * m,
+        anticausal=scale * taps(k3) * m,
     )
 
 

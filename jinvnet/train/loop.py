@@ -98,15 +98,36 @@ def build_objective(config: ml_collections.ConfigDict, num_bins: int) -> Objecti
     )
 
 
+# How convolution kernels are stored in checkpoints (`ops`: HWIO for every op).
+KERNEL_LAYOUT = "HWIO"
+# Before 2026-12-03 the CInC and emerging kernels were (row, column, out, in).
+_OLD_CAUSAL_LAYOUT = "(row, column, out, in) for CInC and emerging kernels"
+
+
+def _uses_causal_convolutions(model: dict) -> bool:
+    """Whether a saved model description has CInC or emerging convolutions."""
+    kwargs = model.get("kwargs") or {}
+    names = f"{model.get('factory', '')} {kwargs.get('conv', '')}".lower()
+    return "cinc" in names or "emerging" in names
+
+
 def upgrade_fingerprint(saved: dict) -> dict:
     """A checkpoint's saved fingerprint as this version writes it.
 
     Checkpoints from before 2026-12-03 list only the model kwargs their config set;
     the factory's defaults fill in the rest. (A default changed since would go
-    unnoticed for those; fingerprints written now list every argument.)
+    unnoticed for those; fingerprints written now list every argument.) They have
+    no `kernel_layout`: a model with CInC or emerging convolutions then stored
+    their kernels (row, column, out, in), which this version would read transposed,
+    so the comparison refuses it; other models' kernels were HWIO already.
     """
-    if isinstance(saved.get("model"), dict):
-        return {**saved, "model": configs.full_model_fields(saved["model"])}
+    saved = dict(saved)
+    model = saved.get("model")
+    if isinstance(model, dict):
+        saved["model"] = configs.full_model_fields(model)
+        if "kernel_layout" not in saved:
+            old = _uses_causal_convolutions(model)
+            saved["kernel_layout"] = _OLD_CAUSAL_LAYOUT if old else KERNEL_LAYOUT
     return saved
 
 
@@ -139,6 +160,7 @@ def fingerprint(config: ml_collections.ConfigDict) -> dict:
         "model": configs.full_model_fields(config.model.to_dict()),
         "optimizer": config.optim.name,
         "ema": config.optim.ema_decay > 0,
+        "kernel_layout": KERNEL_LAYOUT,
     }
 
 

@@ -22,7 +22,7 @@ def _params(key, channels, *, unit_diagonal=False, sigma=0.15, dtype=jnp.float32
 
 
 def _numpy_forward(params, x):
-    """Independent loop over taps: y[i, j] = sum K[a, b] x[i + a - k + 1, ...]."""
+    """Independent loop over HWIO taps: y[i, j] = sum K[a, b]^T x[i + a - k + 1]."""
     kernel = np.asarray(cinc.effective_kernel(params), np.float64)
     k = kernel.shape[0]
     x = np.asarray(x, np.float64)
@@ -32,7 +32,7 @@ def _numpy_forward(params, x):
     for a in range(k):
         for b in range(k):
             window = padded[..., a : a + height, b : b + width, :]
-            y += np.einsum("...i,oi->...o", window, kernel[a, b])
+            y += np.einsum("...i,io->...o", window, kernel[a, b])
     return y
 
 

@@ -40,7 +40,7 @@ def _numpy_forward(params, x):
         for a in range(k):
             for b in range(k):
                 window = padded[..., a : a + height, b : b + width, :]
-                out += np.einsum("...i,oi->...o", window, kernel[a, b])
+                out += np.einsum("...i,io->...o", window, kernel[a, b])
         return out
 
     return same_conv(anti, same_conv(causal, u))

@@ -170,3 +170,36 @@ def test_no_op_defines_its_own_inverse_report_type():
             assert not hasattr(module, name), f"{info.name}.{name}"
         if hasattr(module, "InverseResult"):
             assert module.InverseResult is ops.inverse_result.InverseResult
+
+
+# (op, its params with one kernel to probe, the kernel's field, a tap that is free
+# in that kernel's mask). Probed with in-channel 0 -> out-channel 1.
+def _layout_cases():
+    c = 3
+    cinc_params = ops.cinc.init(KEY, c)._replace(log_diag=jnp.zeros(c))
+    emerging_params = ops.emerging.init(KEY, c)
+    emerging_params = emerging_params._replace(
+        anticausal=jnp.zeros_like(emerging_params.anticausal)
+    )
+    return [
+        ("fft_conv", ops.fft_conv.forward, ops.fft_conv.init(KEY, c), "kernel", (0, 2)),
+        ("cinc", ops.cinc.forward, cinc_params, "kernel", (0, 1)),
+        ("emerging", ops.emerging.forward, emerging_params, "causal", (0, 1)),
+    ]
+
+
+@pytest.mark.parametrize("case", _layout_cases(), ids=lambda case: case[0])
+def test_every_convolution_kernel_is_hwio(case):
+    """kernel[a, b, i, o] carries input channel i to output channel o (HWIO), and
+    tap (a, b) reads the pixel (a, b) - anchor away, as lax.conv with "HWIO"."""
+    _, forward, params, field, tap = case
+    kernel = getattr(params, field)
+    entry = jnp.zeros_like(kernel).at[tap[0], tap[1], 0, 1].set(0.5)
+    probed = params._replace(**{field: kernel + entry})
+    x = jax.random.normal(jax.random.PRNGKey(2), (1, 6, 6, 3))
+    difference = np.asarray(forward(probed, x)[0] - forward(params, x)[0])
+    # The forward is linear in this kernel: the difference is the entry's own
+    # convolution, which reads channel 0 (of the op's input to this kernel) and
+    # writes channel 1 only.
+    assert np.abs(difference[..., 1]).max() > 1e-3
+    np.testing.assert_allclose(difference[..., [0, 2]], 0.0, atol=1e-6)

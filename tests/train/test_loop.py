@@ -356,3 +356,37 @@ def test_checkpoint_with_only_the_configs_kwargs_resumes(tmp_path):
         train.train_and_evaluate(
             config, str(tmp_path), dataset=small_digits(), progress=False
         )
+
+
+def test_checkpoint_with_the_old_cinc_kernel_layout_is_refused(tmp_path):
+    # Before 2026-12-03 CInC and emerging kernels were (row, column, out, in): the
+    # same shapes, so only the fingerprint can tell; such a checkpoint is refused.
+    config = tiny_config(num_steps=2, checkpoint_every=2)
+    config.model.factory = "multiscale.cinc"
+    config.model.kwargs = {"num_levels": 1, "steps_per_level": 1, "hidden_channels": 4}
+    train.configs.complete_model_kwargs(config)
+    train.train_and_evaluate(
+        config, str(tmp_path), dataset=small_digits(), progress=False
+    )
+    path = os.path.join(str(tmp_path), "checkpoints", "2", "meta", "metadata")
+    with open(path) as f:
+        meta = json.load(f)
+    assert meta["kernel_layout"] == "HWIO"
+    del meta["kernel_layout"]  # as written before the change
+    with open(path, "w") as f:
+        json.dump(meta, f)
+    config.train.num_steps = 4
+    with pytest.raises(
+        train.CheckpointError,
+        match=r"kernel_layout: checkpoint '\(row, column, out, in\) for CInC",
+    ):
+        train.train_and_evaluate(
+            config, str(tmp_path), dataset=small_digits(), progress=False
+        )
+
+
+def test_old_checkpoint_without_causal_convolutions_keeps_resuming():
+    saved = {"model": {"factory": "single_scale_glow", "kwargs": {"num_steps": 1}}}
+    assert train.loop.upgrade_fingerprint(saved)["kernel_layout"] == "HWIO"
+    saved = {"model": {"factory": "MultiScaleFlow", "kwargs": {"conv": "emerging"}}}
+    assert train.loop.upgrade_fingerprint(saved)["kernel_layout"] != "HWIO"
