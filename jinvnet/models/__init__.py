@@ -25,7 +25,8 @@ from jinvnet.models.mintnet import (
     mintnet,
     mintnet_preset,
 )
-from jinvnet.models.multiscale import MultiScaleFlow, count_params
+from jinvnet.models.multiscale import MultiScaleFlow
+from jinvnet.models.parameter_count import count_params, free_param_count
 from jinvnet.models.reshaping import Logit, Permute, SneakyReLU, Squeeze
 from jinvnet.models.sampling import sample
 from jinvnet.models.sequential import Sequential, propagate
@@ -68,6 +69,7 @@ __all__ = [
     "Squeeze",
     "VariationalDequantization",
     "count_params",
+    "free_param_count",
     "iconvnet_flow",
     "invertible_features",
     "glow_step",

@@ -50,3 +50,9 @@ class CInCConv(nn.Module):
             else self.param("log_diag", lambda key: start(key).log_diag)
         )
         return bijectors.CInCConv(cinc.Params(kernel, log_diag), method=self.method)
+
+    def free_mask(self) -> dict:
+        """Param name -> 0/1 mask of its trained entries (`ops.cinc.free_mask`)."""
+        params = self.variables["params"]
+        masks = cinc.free_mask(cinc.Params(params["kernel"], params.get("log_diag")))
+        return {name: m for name, m in masks._asdict().items() if m is not None}

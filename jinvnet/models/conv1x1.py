@@ -50,3 +50,10 @@ class Conv1x1LU(nn.Module):
             permutation=fixed["permutation"].value, sign=fixed["sign"].value, **learned
         )
         return bijectors.Conv1x1LU(params)
+
+    def free_mask(self) -> dict:
+        """Param name -> 0/1 mask of its trained entries (`conv1x1_lu.free_mask`)."""
+        p = self.variables["params"]
+        lu = conv1x1_lu.Params(None, None, p["lower"], p["upper"], p["log_scale"])
+        masks = conv1x1_lu.free_mask(lu)
+        return {n: m for n, m in masks._asdict().items() if m is not None}

@@ -59,3 +59,14 @@ class EmergingConv(nn.Module):
             conv1x1=conv1x1_lu.Params(**fixed, **learned), **kernels
         )
         return bijectors.EmergingConv(params, method=self.method)
+
+    def free_mask(self) -> dict:
+        """Param name -> 0/1 mask of its trained entries (`ops.emerging.free_mask`)."""
+        p = self.variables["params"]
+        lu = conv1x1_lu.Params(None, None, p["lower"], p["upper"], p["log_scale"])
+        masks = emerging.free_mask(emerging.Params(lu, p["causal"], p["anticausal"]))
+        return {
+            **{n: m for n, m in masks.conv1x1._asdict().items() if m is not None},
+            "causal": masks.causal,
+            "anticausal": masks.anticausal,
+        }

@@ -20,7 +20,6 @@ of `FlowDensity` is exactly the hierarchical prior and the round trip carries ev
 split z. Log-det: the sum over all steps and splits (squeezes contribute 0).
 """
 
-import math
 from typing import Any
 
 import distrax
@@ -297,54 +296,6 @@ def _check_config(flow: MultiScaleFlow, x: Any) -> None:
     _validation.check_divisible(
         x.shape[2], factor, name, f"width (2**L, L={flow.num_levels})"
     )
-
-
-def _masked_entries(module_name: str, leaf_name: str, shape: tuple) -> int:
-    """Stored entries that a layer's mask keeps at zero (never trained)."""
-    channels = shape[-1]
-    triangle = channels * (channels + 1) // 2
-    if module_name.startswith("CInCConv") and leaf_name == "kernel":
-        return triangle  # centre tap: strict upper triangle and diagonal (log_diag)
-    if module_name.startswith(("Conv1x1LU", "EmergingConv")) and leaf_name in (
-        "lower",
-        "upper",
-    ):
-        return triangle  # unit / exp(log_scale) diagonal and the other triangle
-    if module_name.startswith("EmergingConv") and leaf_name in ("causal", "anticausal"):
-        kernel_size = shape[0]
-        return math.prod(shape) - int(emerging_op.mask(channels, kernel_size).sum())
-    return 0
-
-
-def count_params(params: Any, *, free: bool = False) -> int:
-    """Number of scalars in a parameter pytree (e.g. `variables["params"]`).
-
-    Args:
-      params: the "params" collection, as arrays or `jax.ShapeDtypeStruct`s (from
-        `jax.eval_shape(model.init, ...)`, which costs no compute).
-      free: if True, leave out the entries that masks hold at zero: the centre
-        tap's upper triangle and diagonal of `CInCConv` kernels (so one CInC layer
-        counts 9n^2 - n(n-1)/2, seed 003) and the masked triangles and diagonals of
-        `Conv1x1LU` factors (n^2 per layer), and the masked taps of `EmergingConv`
-        (10n^2 - n per layer for k = 3, seed 003). Default False: every stored
-        scalar.
-
-    Returns:
-      The count.
-
-    Examples:
-      >>> import jax.numpy as jnp
-      >>> count_params({"a": jnp.zeros((3, 4)), "b": [jnp.zeros(5)]})
-      17
-    """
-    total = 0
-    for path, leaf in jax.tree_util.tree_leaves_with_path(params):
-        shape = tuple(leaf.shape)
-        total += math.prod(shape)
-        if free and len(path) >= 2:
-            module_name, leaf_name = (getattr(k, "key", str(k)) for k in path[-2:])
-            total -= _masked_entries(str(module_name), str(leaf_name), shape)
-    return total
 
 
 def _preset(name: str, conv: str, coupling: str, summary: str):

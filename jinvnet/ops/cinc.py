@@ -103,6 +103,16 @@ def mask(channels: int, kernel_size: int = 3) -> np.ndarray:
     return m
 
 
+def free_mask(params: Params) -> Params:
+    """0/1 masks of the trained entries: `mask` for the kernel, log_diag all free.
+
+    Reads only shapes, so `jax.ShapeDtypeStruct`s do.
+    """
+    kernel_size, channels = params.kernel.shape[0], params.kernel.shape[-1]
+    log_diag = None if params.log_diag is None else np.ones((channels,))
+    return Params(kernel=mask(channels, kernel_size), log_diag=log_diag)
+
+
 def num_parameters(
     channels: int, kernel_size: int = 3, *, unit_diagonal: bool = False
 ) -> int:

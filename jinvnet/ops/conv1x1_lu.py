@@ -20,6 +20,7 @@ import chex
 import jax
 import jax.numpy as jnp
 import jax.scipy.linalg as jsl
+import numpy as np
 
 from jinvnet import _validation
 
@@ -49,6 +50,24 @@ def init(key: chex.PRNGKey, channels: int, *, dtype: jnp.dtype = jnp.float32) ->
         lower=jnp.tril(lower, -1),
         upper=jnp.triu(upper, 1),
         log_scale=jnp.log(jnp.abs(diag)),
+    )
+
+
+def free_mask(params: Params) -> Params:
+    """0/1 masks of the entries that are trained, shaped like the learned fields.
+
+    `lower` is strictly lower and `upper` strictly upper triangular (the unit and
+    exp(log_scale) diagonals are not stored there); `permutation` and `sign` are
+    constants (None). Reads only shapes, so `jax.ShapeDtypeStruct`s do.
+    """
+    channels = params.log_scale.shape[-1]
+    ones = np.ones((channels, channels))
+    return Params(
+        permutation=None,
+        sign=None,
+        lower=np.tril(ones, -1),
+        upper=np.triu(ones, 1),
+        log_scale=np.ones((channels,)),
     )
 
 

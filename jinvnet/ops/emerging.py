@@ -82,6 +82,18 @@ def mask(channels: int, kernel_size: int = 3) -> np.ndarray:
     return m
 
 
+def free_mask(params: Params) -> Params:
+    """0/1 masks of the trained entries: `mask` for both kernels, the 1x1's own.
+
+    Reads only shapes, so `jax.ShapeDtypeStruct`s do.
+    """
+    kernel_size, channels = params.causal.shape[0], params.causal.shape[-1]
+    kernel = mask(channels, kernel_size)
+    return Params(
+        conv1x1=conv1x1_lu.free_mask(params.conv1x1), causal=kernel, anticausal=kernel
+    )
+
+
 def num_parameters(channels: int, kernel_size: int = 3) -> int:
     """Free parameters: two masked kernels plus the c^2 of the LU 1x1 convolution."""
     per_kernel = int(mask(channels, kernel_size).sum())

@@ -77,14 +77,14 @@ def parameter_counts(
     """Stored and free parameter counts of the config's model, without compute.
 
     From shapes alone (`jax.eval_shape`) for images of `image_shape`; "free"
-    leaves out the entries masks hold at zero (`models.count_params(free=True)`).
+    leaves out the entries masks hold at zero (`models.free_param_count`).
     """
     model = build_model(config)
     x = jax.ShapeDtypeStruct((1, *image_shape), jnp.float32)
     params = jax.eval_shape(model.init, jax.random.PRNGKey(0), x)["params"]
     return {
         "params": models.count_params(params),
-        "free_params": models.count_params(params, free=True),
+        "free_params": models.free_param_count(model, x),
     }
 
 

@@ -1,6 +1,7 @@
 """Multi-scale flow: one shape-preserving bijector that carries every split latent."""
 
 import distrax
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -171,27 +172,42 @@ def test_raises_if_negative_temperature():
 
 
 def test_free_param_count_of_a_cinc_layer_is_9n2_minus_triangle():
-    x = jnp.zeros((1, 8, 8, 2))
+    n = 8
+    x = jax.ShapeDtypeStruct((1, 4, 4, n), jnp.float32)
+    layer = models.CInCConv()
+    params = jax.eval_shape(layer.init, jax.random.PRNGKey(0), x)["params"]
+    assert models.count_params(params) == 9 * n * n + n
+    assert models.free_param_count(layer, x) == 9 * n * n - n * (n - 1) // 2
+    assert models.free_param_count(layer, x) == ops.cinc.num_parameters(n)
+    # A whole flow, module names and nesting as MultiScaleFlow makes them: one step
+    # has a CInC layer and an LU 1x1 (a triangle and a diagonal per factor).
     flow = _tiny(conv="cinc", num_levels=1, steps_per_level=1)
+    x = jnp.zeros((1, 8, 8, 2))
     params = jax.eval_shape(flow.init, jax.random.PRNGKey(0), x)["params"]
-    layer = {"CInCConv_0": params["level0"]["step0"]["CInCConv_0"]}
-    n = 8  # channels after the squeeze
-    assert models.count_params(layer) == 9 * n * n + n
-    assert models.count_params(layer, free=True) == 9 * n * n - n * (n - 1) // 2
-    assert models.count_params(layer, free=True) == ops.cinc.num_parameters(n)
-    total, free = models.count_params(params), models.count_params(params, free=True)
-    lu_masked = n * (n + 1)  # the step's LU 1x1: a triangle and diagonal per factor
-    assert total - free == n * (n + 1) // 2 + lu_masked
+    total, free = models.count_params(params), models.free_param_count(flow, x)
+    assert total - free == n * (n + 1) // 2 + n * (n + 1)
 
 
 def test_free_param_count_of_an_emerging_layer_is_seed_003s():
-    x = jnp.zeros((1, 4, 4, 1))
-    flow = _tiny(conv="emerging", num_levels=1, steps_per_level=1)
-    params = jax.eval_shape(flow.init, jax.random.PRNGKey(0), x)["params"]
-    layer = {"EmergingConv_0": params["level0"]["step0"]["EmergingConv_0"]}
     n = 4
-    assert models.count_params(layer, free=True) == ops.emerging.num_parameters(n)
-    assert models.count_params(layer, free=True) == 10 * n * n - n
+    x = jax.ShapeDtypeStruct((1, 4, 4, n), jnp.float32)
+    layer = models.EmergingConv()
+    assert models.free_param_count(layer, x) == ops.emerging.num_parameters(n)
+    assert models.free_param_count(layer, x) == 10 * n * n - n
+
+
+def test_free_param_count_does_not_depend_on_module_names():
+    # A user's own composition with its own names: the masks still count.
+    class Mine(nn.Module):
+        @nn.compact
+        def __call__(self, x):
+            models.CInCConv(name="first")(x)
+            return models.Conv1x1LU(name="second")(x)
+
+    n = 3
+    x = jax.ShapeDtypeStruct((1, 4, 4, n), jnp.float32)
+    expected = ops.cinc.num_parameters(n) + n * n  # the LU 1x1 has n^2 free
+    assert models.free_param_count(Mine(), x) == expected
 
 
 @pytest.mark.parametrize("conv, coupling", [("emerging", "affine"), ("cinc", "quad")])
