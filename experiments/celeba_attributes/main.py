@@ -10,7 +10,6 @@ per image and attribute, one column per scale) and directions.json.
 """
 
 import argparse
-import importlib
 import json
 import os
 
@@ -18,7 +17,9 @@ import numpy as np
 
 from experiments.celeba_attributes import directions
 from jinvnet import train
-from jinvnet.train import evaluation, plots
+from jinvnet.train import config_cli, evaluation, plots
+
+CONFIGS_DIR = os.path.join(os.path.dirname(__file__), "configs")
 
 
 def run(config, workdir: str) -> dict:
@@ -71,13 +72,21 @@ def run(config, workdir: str) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="default", help="a module in configs/")
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="--config=NAME (a file in configs/; default 'default') then "
+        "--config.<field>=<value> overrides",
+        allow_abbrev=False,
+    )
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--data_dir", default=None, help="prepared TFDS data_dir")
-    args = parser.parse_args(argv)
-    module = f"experiments.celeba_attributes.configs.{args.config}"
-    config = importlib.import_module(module).get_config()
+    args, config_args = parser.parse_known_args(argv)
+    try:
+        config = config_cli.parse_config(
+            config_args, default="default", configs_dir=CONFIGS_DIR
+        )
+    except ValueError as error:
+        raise SystemExit(str(error)) from error
     if args.data_dir:
         config.data.data_dir = args.data_dir
     report = run(config, args.workdir)

@@ -21,7 +21,7 @@ import numpy as np
 from experiments._timing import interleaved
 from experiments.main_job.ablation import BASE_CONFIG, VARIANTS
 from jinvnet import data
-from jinvnet.train import configs, loop, parallel
+from jinvnet.train import config_cli, loop, parallel
 from jinvnet.train.optim import make_optimizer
 from jinvnet.train.step import TrainState, make_train_step
 
@@ -30,9 +30,9 @@ _MAIN_JOB_STEPS = 1800
 
 def variant_config(variant: str):
     """The ablation's base config with the variant's overrides applied."""
-    config = configs.get_config(BASE_CONFIG)
-    configs.apply_overrides(config, list(VARIANTS[variant]))
-    return config
+    return config_cli.parse_config(
+        [f"--config={BASE_CONFIG}", *VARIANTS[variant]], default=BASE_CONFIG
+    )
 
 
 def stepper(config, dataset: data.Dataset):

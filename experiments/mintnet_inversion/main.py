@@ -16,7 +16,6 @@ layer and its time. Writes `inversion.png`, `inversion_table.md`,
 
 import argparse
 import functools
-import importlib
 import json
 import logging
 import os
@@ -29,11 +28,13 @@ import ml_collections
 import numpy as np
 
 from jinvnet import bijectors, data, models, train
+from jinvnet.train import config_cli
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 
 _LOG = logging.getLogger(__name__)
+CONFIGS_DIR = os.path.join(os.path.dirname(__file__), "configs")
 
 
 def _train(config, model, dataset):
@@ -283,16 +284,23 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
 
 
 def main(argv=None) -> dict:
-    """Parses --config (a module in configs/) and --workdir, runs, logs a summary."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="default", help="default or smoke")
-    parser.add_argument("--workdir", default="/tmp/mintnet_inversion")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    config_module = importlib.import_module(
-        f"experiments.mintnet_inversion.configs.{args.config}"
+    """Parses --config (a file in configs/, then --config.<field>=<value>
+    overrides) and --workdir, runs, logs a summary."""
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="--config=NAME (default, smoke) then --config.<field>=<value>",
+        allow_abbrev=False,
     )
-    results = run(config_module.get_config(), args.workdir)
+    parser.add_argument("--workdir", default="/tmp/mintnet_inversion")
+    args, config_args = parser.parse_known_args(argv)
+    try:
+        config = config_cli.parse_config(
+            config_args, default="default", configs_dir=CONFIGS_DIR
+        )
+    except ValueError as error:
+        raise SystemExit(str(error)) from error
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    results = run(config, args.workdir)
     _LOG.info("%s", json.dumps(results, indent=1))
     return results
 

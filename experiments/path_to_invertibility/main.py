@@ -6,28 +6,35 @@
 """
 
 import argparse
-import importlib
 import logging
+import os
 
 from experiments.path_to_invertibility import train
+from jinvnet.train import config_cli
 
-CONFIGS = ("default", "digits", "mnist5k", "smoke")
+CONFIGS_DIR = os.path.join(os.path.dirname(__file__), "configs")
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", choices=CONFIGS, default="default")
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="--config=NAME (default, digits, mnist5k, smoke) then "
+        "--config.<field>=<value> overrides",
+        allow_abbrev=False,
+    )
     parser.add_argument("--workdir", required=True, help="one subfolder per rung")
     parser.add_argument("--data_dir", default=None, help="TFDS data_dir (CIFAR-10)")
     parser.add_argument(
         "--rungs", default=None, help="comma-separated rung indices (default all)"
     )
-    args = parser.parse_args(argv)
+    args, config_args = parser.parse_known_args(argv)
+    try:
+        config = config_cli.parse_config(
+            config_args, default="default", configs_dir=CONFIGS_DIR
+        )
+    except ValueError as error:
+        raise SystemExit(str(error)) from error
     logging.basicConfig(level=logging.INFO)
-    module = importlib.import_module(
-        f"experiments.path_to_invertibility.configs.{args.config}"
-    )
-    config = module.get_config()
     if args.data_dir is not None:
         config.data.data_dir = args.data_dir
     if args.rungs is not None:

@@ -5,20 +5,31 @@ python -m experiments.reversible_memory.main --quick --output_dir /tmp/smoke
 """
 
 import argparse
+import os
 
 from experiments.reversible_memory import benchmark
-from experiments.reversible_memory.configs import default, quick, small
+from jinvnet.train import config_cli
 
-CONFIGS = {"default": default, "small": small, "quick": quick}
+CONFIGS_DIR = os.path.join(os.path.dirname(__file__), "configs")
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="--config=NAME (default, small, quick) then --config.<field>=<value>",
+        allow_abbrev=False,
+    )
     parser.add_argument("--output_dir", required=True, help="results.json, memory.png")
-    parser.add_argument("--config", choices=sorted(CONFIGS), default="default")
     parser.add_argument("--quick", action="store_true", help="same as --config quick")
-    args = parser.parse_args(argv)
-    config = CONFIGS["quick" if args.quick else args.config].get_config()
+    args, config_args = parser.parse_known_args(argv)
+    if args.quick:
+        config_args = ["--config=quick", *config_args]
+    try:
+        config = config_cli.parse_config(
+            config_args, default="default", configs_dir=CONFIGS_DIR
+        )
+    except ValueError as error:
+        raise SystemExit(str(error)) from error
     rows = benchmark.run(config, args.output_dir)
     print(benchmark.table(rows))
     return rows

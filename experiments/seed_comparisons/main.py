@@ -18,7 +18,6 @@ rerun reuses finished runs of the same config.
 """
 
 import argparse
-import importlib
 import logging
 import os
 
@@ -26,8 +25,9 @@ import jax
 
 from experiments.seed_comparisons import tables
 from jinvnet import data
+from jinvnet.train import config_cli
 
-CONFIGS = ("default", "smoke")
+CONFIGS_DIR = os.path.join(os.path.dirname(__file__), "configs")
 
 
 def _table_config(config, name: str, args: argparse.Namespace):
@@ -52,9 +52,12 @@ def _use_xla_cache(path: str) -> None:
 
 def main(argv: list[str] | None = None) -> dict[str, dict]:
     """Parses flags, runs (or times) the chosen tables; returns their results."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="--config=NAME (default, smoke) then --config.<field>=<value>",
+        allow_abbrev=False,
+    )
     parser.add_argument("--table", choices=(*tables.TABLES, "all"), required=True)
-    parser.add_argument("--config", choices=CONFIGS, default="default")
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--seeds", default=None, help="comma list, e.g. 0,1,2")
     parser.add_argument("--num_steps", type=int, default=None)
@@ -72,7 +75,17 @@ def main(argv: list[str] | None = None) -> dict[str, dict]:
         help="persistent XLA cache folder (default <workdir>/xla_cache; '' = off)",
     )
     parser.add_argument("--progress", action="store_true")
-    args = parser.parse_args(argv)
+    args, config_args = parser.parse_known_args(argv)
+
+    def read_config():
+        return config_cli.parse_config(
+            config_args, default="default", configs_dir=CONFIGS_DIR
+        )
+
+    try:
+        read_config()  # a bad --config or override stops here, before any work
+    except ValueError as error:
+        raise SystemExit(str(error)) from error
     logging.basicConfig(level=logging.INFO)
     cache = (
         os.path.join(args.workdir, "xla_cache")
@@ -81,15 +94,12 @@ def main(argv: list[str] | None = None) -> dict[str, dict]:
     )
     if cache:
         _use_xla_cache(cache)
-    module = importlib.import_module(
-        f"experiments.seed_comparisons.configs.{args.config}"
-    )
     names = tables.TABLES if args.table == "all" else (args.table,)
     rows = tuple(args.rows.split(",")) if args.rows else None
     results = {}
     dataset = None
     for name in names:
-        config = _table_config(module.get_config(), name, args)
+        config = _table_config(read_config(), name, args)
         dataset = dataset or data.load(config.dataset)
         table = tables.build(config, name)
         if args.measure:

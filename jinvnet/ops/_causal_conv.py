@@ -32,7 +32,7 @@ Three exact solvers, tested against each other and a dense solve:
   row's impulse response (W c x c blocks, by the same recurrence) and applied as a
   dense matmul. It costs ~W c^2 per pixel for the row part instead of ~kw c^2, in
   few large matmuls; for rows with W c <= `ROWS_MAX_WIDTH` it was the fastest
-  exact solver at batch 100 on the dev CPU (docs/benchmarks.md).
+  exact solver at batch 100 (docs/benchmarks.md, "CInC inverse").
 
 Error: all three are exact up to rounding, which grows with the layer's inverse
 gain (about eps * gain relative to max |x| for each; measured side by side in
@@ -124,7 +124,7 @@ def _centre_inverse_t(
 
     Both solvers multiply by it rather than calling a triangular solve per step:
     XLA's CPU triangular solve on (c, batch) right-hand sides was erratically
-    slow (0.07 to 2.4 s for 256 solves of 100 right-hand sides on the dev VM).
+    slow (docs/benchmarks.md, "Measured once, behind design choices").
     """
     ai, aj = anchor
     eye = jnp.eye(kernel.shape[2], dtype=kernel.dtype)

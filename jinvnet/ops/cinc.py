@@ -40,11 +40,9 @@ Inverse methods (`inverse(..., method=...)`), all exact up to rounding:
   wavefront when unsafe (below).
 - "fast" (default): "rows" when a row has W c <= 1024 entries
   (`_causal_conv.ROWS_MAX_WIDTH`), else "wavefront". Exact with no safety check.
-  On the 2-core dev CPU at batch 100 "rows" was the fastest for every layer shape
-  of the CIFAR-10 and ImageNet64 flows (1.2-2.2x the scan), where the scan is
-  already flop-bound and the wavefront's skewed grid doubles the work; at batch 1
-  the wavefront was faster still; the filter's FFTs made it slower than all
-  (docs/benchmarks.md, "CInC inverse (issue 5)").
+  The choice follows the measurements in docs/benchmarks.md ("CInC inverse"):
+  at batch 100 the rows solver was the fastest for every layer shape of the
+  CIFAR-10 and ImageNet64 flows on CPU, the wavefront at batch 1.
 
 Safety criterion of the filter: the gain g = max_o sum_{m, n, c_in}
 |h[m, n, c_in, o]| is the induced infinity norm of the inverse, ||x||_inf <=

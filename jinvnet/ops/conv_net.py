@@ -97,9 +97,8 @@ def _conv(x: jax.Array, w: jax.Array, b: jax.Array) -> jax.Array:
     """A "SAME" convolution; a 1x1 kernel as a matrix product over channels.
 
     Both give the same numbers; XLA:CPU runs the 1x1 convolution's gradients as
-    generic convolutions, 1.3-1.6x slower than the matmuls a `dot_general`
-    differentiates to (the coupling network's training step at width 64 and 512,
-    `experiments/train_throughput`).
+    generic convolutions, slower than the matmuls a `dot_general` differentiates
+    to (docs/benchmarks.md, "Measured once, behind design choices").
     """
     if w.shape[:2] == (1, 1):
         return jnp.einsum("nhwi,io->nhwo", x, w[0, 0]) + b

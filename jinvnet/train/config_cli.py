@@ -1,6 +1,7 @@
 """`--config=NAME` and `--config.<field>=<value>` through `ml_collections.config_flags`.
 
-The training CLI and the experiments read their config with `parse_config`:
+The training CLI and the experiments read their config with `parse_config` (the
+experiments name files of their own configs/ folder):
 
     --config=mnist5k_cinc               a named config (`configs.CONFIGS`)
     --config=my_config.py[:arg]         any config_flags file with get_config([arg])
@@ -16,6 +17,8 @@ repeated). Named configs list every argument of their model factory
 all of them.
 """
 
+import os
+
 import ml_collections
 from absl import flags
 from ml_collections import config_flags
@@ -25,21 +28,33 @@ from jinvnet.train import configs
 _FLAG = "config"
 
 
-def expand_name(value: str) -> str:
-    """A config name as the config_flags path `<configs.py>:NAME`; a path as it is.
+def expand_name(value: str, configs_dir: str | None = None) -> str:
+    """A config name as a config_flags path; a path (`*.py[:arg]`) as it is.
 
-    A value whose part before any ":" ends in ".py" is a config file.
+    Without `configs_dir` a name is one of the training configs,
+    `<configs.py>:NAME`; with it, a file `<configs_dir>/NAME.py` (an experiment's
+    `configs/` folder, Flax-examples style).
 
     Raises:
-      ValueError: for a name that is not in `configs.CONFIGS`, listing them.
+      ValueError: for an unknown name, listing the known ones.
     """
     if value.split(":", 1)[0].endswith(".py"):
         return value
-    configs.get_config(value)  # an unknown name fails here, with the known ones
-    return f"{configs.__file__}:{value}"
+    if configs_dir is None:
+        configs.get_config(value)  # an unknown name fails here, with the known ones
+        return f"{configs.__file__}:{value}"
+    path = os.path.join(configs_dir, f"{value}.py")
+    if not os.path.exists(path):
+        known = sorted(
+            name[:-3]
+            for name in os.listdir(configs_dir)
+            if name.endswith(".py") and not name.startswith("_")
+        )
+        raise ValueError(f"unknown config {value!r}; known configs: {', '.join(known)}")
+    return path
 
 
-def _expand_config_argument(argv: list[str]) -> list[str]:
+def _expand_config_argument(argv: list[str], configs_dir: str | None) -> list[str]:
     """The arguments with the last `--config=NAME` first, as `--config=<path>:NAME`.
 
     config_flags wants one `--config`, before its overrides; here the order is free
@@ -49,9 +64,10 @@ def _expand_config_argument(argv: list[str]) -> list[str]:
     while i < len(argv):
         item = argv[i]
         if item.startswith(f"--{_FLAG}="):
-            configs_given.append(f"--{_FLAG}=" + expand_name(item.split("=", 1)[1]))
+            value = item.split("=", 1)[1]
+            configs_given.append(f"--{_FLAG}=" + expand_name(value, configs_dir))
         elif item == f"--{_FLAG}" and i + 1 < len(argv):
-            configs_given.append(f"--{_FLAG}=" + expand_name(argv[i + 1]))
+            configs_given.append(f"--{_FLAG}=" + expand_name(argv[i + 1], configs_dir))
             i += 1
         else:
             others.append(item)
@@ -76,7 +92,10 @@ def config_name(argv: list[str], *, default: str) -> str:
 
 
 def parse_config(
-    argv: list[str], *, default: str | ml_collections.ConfigDict
+    argv: list[str],
+    *,
+    default: str | ml_collections.ConfigDict,
+    configs_dir: str | None = None,
 ) -> ml_collections.ConfigDict:
     """The config that argv names (or `default`), with argv's overrides applied.
 
@@ -86,6 +105,8 @@ def parse_config(
         `parse_known_args`).
       default: a config name or file used when argv has no `--config`; or a
         ConfigDict (e.g. the one a run saved), which overrides then change.
+      configs_dir: where names are files `NAME.py` with `get_config()` (an
+        experiment's configs/ folder); None (default) for the training configs.
 
     Returns:
       The config, locked against new fields (`ConfigDict.unlock()` undoes it).
@@ -96,7 +117,7 @@ def parse_config(
         or any other argument; the message says which.
     """
     given = has_config_argument(argv)
-    argv = _expand_config_argument(list(argv))
+    argv = _expand_config_argument(list(argv), configs_dir)
     flag_values = flags.FlagValues()
     sys_argv = ["jinvnet", *argv]
     try:
@@ -107,7 +128,7 @@ def parse_config(
         else:
             config_flags.DEFINE_config_file(
                 _FLAG,
-                None if given else expand_name(default),
+                None if given else expand_name(default, configs_dir),
                 flag_values=flag_values,
                 lock_config=True,
                 sys_argv=sys_argv,

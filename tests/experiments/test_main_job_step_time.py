@@ -3,7 +3,6 @@
 import pytest
 
 from experiments.main_job import step_time
-from jinvnet.train import configs
 
 pytestmark = pytest.mark.slow  # compiles two train steps; see docs/testing.md
 
@@ -13,14 +12,9 @@ def test_times_each_variant_relative_to_the_first(monkeypatch):
 
     def tiny(variant):
         config = real(variant)
-        configs.apply_overrides(
-            config,
-            [
-                "--config.model.kwargs.steps_per_level=1",
-                "--config.model.kwargs.hidden_channels=8",
-                "--config.train.batch_size=8",
-            ],
-        )
+        config.model.kwargs.steps_per_level = 1
+        config.model.kwargs.hidden_channels = 8
+        config.train.batch_size = 8
         return config
 
     monkeypatch.setattr(step_time, "variant_config", tiny)

@@ -173,3 +173,28 @@ def test_complete_model_kwargs_keeps_explicit_values():
     configs.complete_model_kwargs(config)
     expected = {**_defaults(models.IConvNet), "num_stages": 1}
     assert config.model.kwargs.to_dict() == expected
+
+
+def test_experiment_config_folder(tmp_path):
+    (tmp_path / "default.py").write_text(
+        "import ml_collections\n"
+        "def get_config():\n"
+        "    return ml_collections.ConfigDict({'steps': 10, 'width': 2.0})\n"
+    )
+    (tmp_path / "quick.py").write_text(
+        "import ml_collections\n"
+        "def get_config():\n"
+        "    return ml_collections.ConfigDict({'steps': 1, 'width': 1.0})\n"
+    )
+    read = lambda argv: config_cli.parse_config(  # noqa: E731
+        argv, default="default", configs_dir=str(tmp_path)
+    )
+    assert read([]).steps == 10
+    assert read(["--config=quick", "--config.width=3"]).to_dict() == {
+        "steps": 1,
+        "width": 3.0,
+    }
+    with pytest.raises(ValueError, match="unknown config 'nope'; known configs: "):
+        read(["--config=nope"])
+    with pytest.raises(ValueError, match="no field 'stesp'"):
+        read(["--config.stesp=3"])
