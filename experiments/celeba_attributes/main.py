@@ -81,12 +81,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--data_dir", default=None, help="prepared TFDS data_dir")
     args, config_args = parser.parse_known_args(argv)
-    try:
-        config = config_cli.parse_config(
-            config_args, default="default", configs_dir=CONFIGS_DIR
-        )
-    except ValueError as error:
-        raise SystemExit(str(error)) from error
+    config = config_cli.config_or_exit(
+        config_args, default="default", configs_dir=CONFIGS_DIR
+    )
     if args.data_dir:
         config.data.data_dir = args.data_dir
     report = run(config, args.workdir)

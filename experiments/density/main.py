@@ -58,10 +58,7 @@ def main(argv: list[str] | None = None) -> dict:
         "--count_params", action="store_true", help="print the parameter count only"
     )
     args, config_args = parser.parse_known_args(argv)
-    try:
-        config = config_cli.parse_config(config_args, default=DEFAULT_CONFIG)
-    except ValueError as error:
-        raise SystemExit(str(error)) from error
+    config = config_cli.config_or_exit(config_args, default=DEFAULT_CONFIG)
     if args.count_params:
         counts = train.parameter_counts(config, _SHAPES[config.data.name])
         name = config_cli.config_name(config_args, default=DEFAULT_CONFIG)

@@ -293,12 +293,9 @@ def main(argv=None) -> dict:
     )
     parser.add_argument("--workdir", default="/tmp/mintnet_inversion")
     args, config_args = parser.parse_known_args(argv)
-    try:
-        config = config_cli.parse_config(
-            config_args, default="default", configs_dir=CONFIGS_DIR
-        )
-    except ValueError as error:
-        raise SystemExit(str(error)) from error
+    config = config_cli.config_or_exit(
+        config_args, default="default", configs_dir=CONFIGS_DIR
+    )
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     results = run(config, args.workdir)
     _LOG.info("%s", json.dumps(results, indent=1))

@@ -28,12 +28,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
         "--rungs", default=None, help="comma-separated rung indices (default all)"
     )
     args, config_args = parser.parse_known_args(argv)
-    try:
-        config = config_cli.parse_config(
-            config_args, default="default", configs_dir=CONFIGS_DIR
-        )
-    except ValueError as error:
-        raise SystemExit(str(error)) from error
+    config = config_cli.config_or_exit(
+        config_args, default="default", configs_dir=CONFIGS_DIR
+    )
     logging.basicConfig(level=logging.INFO)
     if args.data_dir is not None:
         config.data.data_dir = args.data_dir

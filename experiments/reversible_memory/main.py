@@ -24,12 +24,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     args, config_args = parser.parse_known_args(argv)
     if args.quick:
         config_args = ["--config=quick", *config_args]
-    try:
-        config = config_cli.parse_config(
-            config_args, default="default", configs_dir=CONFIGS_DIR
-        )
-    except ValueError as error:
-        raise SystemExit(str(error)) from error
+    config = config_cli.config_or_exit(
+        config_args, default="default", configs_dir=CONFIGS_DIR
+    )
     rows = benchmark.run(config, args.output_dir)
     print(benchmark.table(rows))
     return rows

@@ -78,14 +78,11 @@ def main(argv: list[str] | None = None) -> dict[str, dict]:
     args, config_args = parser.parse_known_args(argv)
 
     def read_config():
-        return config_cli.parse_config(
+        return config_cli.config_or_exit(
             config_args, default="default", configs_dir=CONFIGS_DIR
         )
 
-    try:
-        read_config()  # a bad --config or override stops here, before any work
-    except ValueError as error:
-        raise SystemExit(str(error)) from error
+    read_config()  # a bad --config or override stops here, before any work
     logging.basicConfig(level=logging.INFO)
     cache = (
         os.path.join(args.workdir, "xla_cache")

@@ -135,10 +135,7 @@ def main(argv: list[str] | None = None) -> dict | None:
     ):
         with open(saved) as f:
             default = ml_collections.ConfigDict(json.load(f))
-    try:
-        config = config_cli.parse_config(config_args, default=default)
-    except ValueError as error:
-        raise SystemExit(str(error)) from error
+    config = config_cli.config_or_exit(config_args, default=default)
     if args.show_config:
         print(config)
         return None

@@ -145,6 +145,19 @@ def parse_config(
     return config
 
 
+def config_or_exit(
+    argv: list[str],
+    *,
+    default: str | ml_collections.ConfigDict,
+    configs_dir: str | None = None,
+) -> ml_collections.ConfigDict:
+    """`parse_config` for a command line: its ValueError becomes SystemExit."""
+    try:
+        return parse_config(argv, default=default, configs_dir=configs_dir)
+    except ValueError as error:
+        raise SystemExit(str(error)) from error
+
+
 def _message(error: Exception) -> str:
     """A one-line reason, with where to look, for a failed parse."""
     reason = error
