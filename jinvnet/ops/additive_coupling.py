@@ -58,6 +58,19 @@ def forward(params: Params, x: jax.Array) -> tuple[jax.Array, jax.Array]:
 
     Raises:
       ValueError: wrong rank, non-floating dtype, channel mismatch or c < 2.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> params = init(jax.random.PRNGKey(0), 4)
+      >>> x = jax.random.normal(jax.random.PRNGKey(1), (2, 8, 8, 4))
+      >>> y, log_det = forward(params, x)
+      >>> x_back, inverse_log_det = inverse(params, y)
+      >>> y.shape, log_det.shape
+      ((2, 8, 8, 4), (2,))
+      >>> bool(jnp.allclose(x_back, x, atol=1e-5))
+      True
+      >>> bool(jnp.allclose(inverse_log_det, -log_det, atol=1e-4))
+      True
     """
     x_a, x_b = coupling.split(params, x, _NAME, 1)
     y_b = x_b + conv_net.apply(params.net, x_a)

@@ -363,6 +363,16 @@ def solve(
 
     Raises:
       ValueError: as `inverse`.
+
+    Examples:
+      >>> import jax
+      >>> params = init(jax.random.PRNGKey(0), 4)
+      >>> y = jax.random.normal(jax.random.PRNGKey(1), (2, 8, 8, 4))
+      >>> result = solve(params, y)  # an ops.inverse_result.InverseResult
+      >>> result.x.shape, result.residual.shape, bool(result.converged.all())
+      ((2, 8, 8, 4), (2,), True)
+      >>> int(result.iterations)
+      0
     """
     _check(params, y)
     x, gain, used_filter = _solve(params, y, method, max_gain)

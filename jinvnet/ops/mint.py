@@ -462,6 +462,16 @@ def solve(
 
     Raises:
       ValueError: as `forward_and_diagonal`, alpha <= 0 or anderson_memory < 1.
+
+    Examples:
+      >>> import jax
+      >>> params = init(jax.random.PRNGKey(0), 4)
+      >>> y = jax.random.normal(jax.random.PRNGKey(1), (2, 8, 8, 4))
+      >>> result = solve(params, y)  # an ops.inverse_result.InverseResult
+      >>> result.x.shape, result.residual.shape, bool(result.converged.all())
+      ((2, 8, 8, 4), (2,), True)
+      >>> bool(result.iterations > 0)  # fixed-point steps taken
+      True
     """
     _check_options(alpha, anderson_memory)
     _validation.check_positive_int(max_iters, _NAME, "max_iters")
