@@ -17,6 +17,16 @@ class CInCConv(OpBijector):
     Args:
       params: `cinc.Params`.
       method: inverse solver, one of `cinc.METHODS` (default "fast").
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jinvnet import ops
+      >>> key = jax.random.PRNGKey(0)
+      >>> bijector = CInCConv(ops.cinc.init(key, 4))
+      >>> x = jax.random.normal(jax.random.PRNGKey(1), (2, 8, 8, 4))
+      >>> y, log_det = bijector.forward_and_log_det(x)
+      >>> log_det.shape, bool(jnp.allclose(bijector.inverse(y), x, atol=1e-4))
+      ((2,), True)
     """
 
     def __init__(self, params: cinc.Params, method: str = "fast"):
