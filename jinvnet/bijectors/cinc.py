@@ -7,12 +7,13 @@ from jinvnet.ops import cinc
 class CInCConv(OpBijector):
     """CInC convolution with top-left padding and a triangular centre tap.
 
-    y[i, j] = sum_{a, b < k} K[a, b] @ x[i + a - k + 1, j + b - k + 1] (zero
-    outside the image), with the centre tap A = K[k-1, k-1] lower triangular and
-    diag(A) = exp(log_diag): log|det| = H W sum(log_diag); the inverse is back
-    substitution in raster order, x[i, j] = A^{-1}(y[i, j] - other taps @ x), by
-    one of `cinc.METHODS` (`jinvnet.ops.cinc`). Event shape (height, width,
-    channels). `params.log_diag = None` gives the unit-diagonal variant.
+    y[i, j] = sum_{a, b < k} K[a, b]^T @ x[i + a - k + 1, j + b - k + 1] (zero
+    outside the image; K in HWIO layout), with the centre tap's (out, in) matrix
+    A = K[k-1, k-1]^T lower triangular and diag(A) = exp(log_diag):
+    log|det| = H W sum(log_diag); the inverse is back substitution in raster
+    order, x[i, j] = A^{-1}(y[i, j] - other taps), by one of `cinc.METHODS`
+    (`jinvnet.ops.cinc`). Event shape (height, width, channels).
+    `params.log_diag = None` gives the unit-diagonal variant.
 
     Args:
       params: `cinc.Params`.
