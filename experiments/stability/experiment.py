@@ -5,8 +5,9 @@ Training uses memory-saving backprop, and every `angle_every` steps also standar
 backprop, logging the angle between the two gradients (seed 004's figure). After
 training, `diagnostics.stability_report` measures reconstruction errors on test
 data, OOD inputs, samples and under the invertibility attack, and the local
-bi-Lipschitz estimates. The training loop is a minimal optax loop, because the
-regularisers and the gradient angle need the feature bijector inside the loss.
+bi-Lipschitz estimates. Training is the library's `train.fit` with the variant's
+loss as the objective (the regularisers need the feature bijector inside the
+loss) and a `before_step` hook for the gradient angle.
 """
 
 import json
@@ -20,7 +21,7 @@ import ml_collections
 import numpy as np
 import optax
 
-from jinvnet import data, diagnostics, models, regularization
+from jinvnet import data, diagnostics, models, regularization, train
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -58,6 +59,16 @@ def _loss_fn(model, config, objective: str, regulariser: str):
     return loss_fn
 
 
+def _objective(model, config, objective: str, regulariser: str):
+    """The variant's loss as a trainer objective: (model, variables, batch, rng)."""
+    loss_fn = _loss_fn(model, config, objective, regulariser)
+
+    def terms(_model, variables, batch, rng):
+        return {"loss": loss_fn(variables, batch["image"], batch["label"], rng)}
+
+    return terms
+
+
 def _batches(dataset, batch: int, seed: int):
     rng = np.random.default_rng(seed)
     n = len(dataset.train)
@@ -66,41 +77,52 @@ def _batches(dataset, batch: int, seed: int):
         examples = dataset.train.get(indices)
         noise = rng.random(examples["image"].shape, dtype=np.float32)
         x = data.dequantize(examples["image"], dataset.num_bins, noise)
-        yield jnp.asarray(x), jnp.asarray(examples["label"])
+        yield {"image": jnp.asarray(x), "label": jnp.asarray(examples["label"])}
 
 
 def train_variant(config, dataset, objective, coupling, regulariser) -> dict:
-    """Trains one variant; returns its metrics, angle history and stability report."""
+    """Trains one variant; returns its metrics, angle history and stability report.
+
+    Training is `train.fit` with memory-saving backprop; before every
+    `angle_every`-th step (and the last) a hook compares its gradient with
+    standard backprop's at the same parameters, batch and key. A variant whose
+    loss becomes NaN or infinite stops there (`diverged_at_step`), and is
+    diagnosed at the parameters of the step that produced it.
+    """
     key = jax.random.PRNGKey(config.seed)
-    batches = _batches(dataset, config.batch, config.seed)
-    x0, _ = next(batches)
     saving_model = _model(config, coupling, memory_saving=True)
     standard_model = _model(config, coupling, memory_saving=False)
-    variables = saving_model.init(key, x0)
-    optimizer = optax.adam(config.learning_rate)
-    opt_state = optimizer.init(variables)
-    saving_grad = jax.grad(_loss_fn(saving_model, config, objective, regulariser))
-    standard_grad = jax.jit(
-        jax.grad(_loss_fn(standard_model, config, objective, regulariser))
+    saving_grad, standard_grad = (
+        jax.jit(jax.grad(_loss_fn(model, config, objective, regulariser)))
+        for model in (saving_model, standard_model)
     )
+    angles, last = [], {}
 
-    @jax.jit
-    def step(variables, opt_state, x, labels, key):
-        grads = saving_grad(variables, x, labels, key)
-        updates, opt_state = optimizer.update(grads, opt_state, variables)
-        return optax.apply_updates(variables, updates), opt_state, grads
-
-    angles, start = [], time.perf_counter()
-    for i in range(config.num_steps):
-        x, labels = next(batches)
-        step_key = jax.random.fold_in(key, i)
-        new_variables, opt_state, grads = step(
-            variables, opt_state, x, labels, step_key
-        )
+    def before_step(i, variables, batch):
+        last["variables"] = variables
         if i % config.angle_every == 0 or i == config.num_steps - 1:
-            reference = standard_grad(variables, x, labels, step_key)
-            angles.append((i, float(diagnostics.gradient_angle(grads, reference))))
-        variables = new_variables
+            args = (
+                variables,
+                batch["image"],
+                batch["label"],
+                jax.random.fold_in(key, i),
+            )
+            angle = diagnostics.gradient_angle(saving_grad(*args), standard_grad(*args))
+            angles.append((i, float(angle)))
+
+    start, diverged_at = time.perf_counter(), None
+    try:
+        variables = train.fit(
+            saving_model,
+            _batches(dataset, config.batch, config.seed),
+            objective=_objective(saving_model, config, objective, regulariser),
+            optimizer=optax.adam(config.learning_rate),
+            num_steps=config.num_steps,
+            seed=config.seed,
+            before_step=before_step,
+        ).variables
+    except train.NonFiniteFitLossError as error:
+        diverged_at, variables = error.step, last["variables"]
     train_s = time.perf_counter() - start
 
     test = dataset.test.get(np.arange(config.eval_examples))
@@ -123,6 +145,7 @@ def train_variant(config, dataset, objective, coupling, regulariser) -> dict:
             jnp.mean(regularization.flow_nll_per_dim(out.latent, out.log_det))
         ),
         "train_s": train_s,
+        "diverged_at_step": diverged_at,
         "angles": angles,
         "final_angle_deg": angles[-1][1],
         "flags": list(report.flags),
@@ -185,6 +208,13 @@ def _plot_angles(rows: list[dict], path: str) -> None:
     plt.close(figure)
 
 
+def _exploding(row: dict) -> str:
+    """ "yes" / "no", or the step the training loss became non-finite at."""
+    if row.get("diverged_at_step"):
+        return f"diverged (NaN loss) at step {row['diverged_at_step']}"
+    return "yes" if row["exploding"] else "no"
+
+
 def table(rows: list[dict]) -> str:
     """A markdown table of the results."""
     header = (
@@ -199,6 +229,6 @@ def table(rows: list[dict]) -> str:
             f"| {r['objective']} | {r['coupling']} | {r['regulariser']} "
             f"| {r['accuracy']:.3f} | {r['nll_per_dim']:.3f} | {errors} "
             f"| {r['lipschitz/forward']:.3g} | {r['lipschitz/inverse']:.3g} "
-            f"| {r['final_angle_deg']:.2e} | {'yes' if r['exploding'] else 'no'} |"
+            f"| {r['final_angle_deg']:.2e} | {_exploding(r)} |"
         )
     return "\n".join(lines)

@@ -8,7 +8,7 @@ for densities, cross-entropy for classifiers), no files written.
 """
 
 import math
-from typing import Iterator, NamedTuple
+from typing import Callable, Iterator, NamedTuple
 
 import flax.linen as nn
 import jax
@@ -35,7 +35,15 @@ class FitResult(NamedTuple):
 
 
 class NonFiniteFitLossError(FloatingPointError):
-    """The training loss became NaN or infinite; the message names the step."""
+    """The training loss became NaN or infinite; the message names the step.
+
+    Attributes:
+      step: the 1-based step whose loss was not finite.
+    """
+
+    def __init__(self, message: str, step: int):
+        super().__init__(message)
+        self.step = step
 
 
 def fit(
@@ -46,6 +54,7 @@ def fit(
     optimizer: optax.GradientTransformation,
     num_steps: int,
     seed: int = 0,
+    before_step: Callable[[int, dict, dict], None] | None = None,
 ) -> FitResult:
     """Initialises `model` on the first batch, then takes `num_steps` optimiser steps.
 
@@ -58,6 +67,10 @@ def fit(
       optimizer: an optax transformation.
       num_steps: optimiser steps (>= 0).
       seed: the PRNG key of the initialisation, which also seeds the steps' keys.
+      before_step: called as `before_step(i, variables, batch)` before step i
+        (0-based) with the variables the step starts from and its batch: a hook
+        for what an experiment measures along the way (e.g. comparing two
+        gradients) without a training loop of its own.
 
     Returns:
       `FitResult(initial, variables, losses)`.
@@ -76,9 +89,12 @@ def fit(
     step = make_train_step(model, objective, optimizer, mesh)
     losses = []
     for i in range(num_steps):
-        state, metrics = step(state, parallel.shard_batch(next(batches), mesh))
+        batch = next(batches)
+        if before_step is not None:
+            before_step(i, state.variables(), batch)
+        state, metrics = step(state, parallel.shard_batch(batch, mesh))
         loss = float(metrics["loss"])
         if not math.isfinite(loss):
-            raise NonFiniteFitLossError(f"fit: loss is {loss} at step {i + 1}")
+            raise NonFiniteFitLossError(f"fit: loss is {loss} at step {i + 1}", i + 1)
         losses.append(loss)
     return FitResult(initial, state.variables(), losses)

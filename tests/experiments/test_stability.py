@@ -5,6 +5,8 @@ import json
 import pytest
 
 from experiments.stability import experiment, main
+from experiments.stability.configs import quick
+from jinvnet import data
 
 pytestmark = pytest.mark.slow  # end to end; see docs/testing.md
 
@@ -22,3 +24,19 @@ def test_quick_run_reports_every_diagnostic(tmp_path):
     assert (tmp_path / "errors.png").stat().st_size > 0
     assert (tmp_path / "angles.png").stat().st_size > 0
     assert "Lip f^-1" in experiment.table(rows)
+
+
+def test_a_diverging_variant_is_reported_at_its_step():
+    """An affine classifier at lr 1e4 blows up within a few steps: the row names
+    the step and is diagnosed at the parameters that produced the NaN loss."""
+    config = quick.get_config()
+    config.learning_rate = 1e4
+    config.num_steps = 20
+    config.variants = (("classifier", "affine", "none"),)
+    row = experiment.train_variant(
+        config, data.load(config.dataset), "classifier", "affine", "none"
+    )
+    step = row["diverged_at_step"]
+    assert step is not None and 1 <= step <= 20
+    assert row["angles"] and row["angles"][-1][0] <= step - 1
+    assert f"diverged (NaN loss) at step {step}" in experiment.table([row])

@@ -72,14 +72,52 @@ def test_zero_steps_return_the_initial_variables():
 def test_a_nan_loss_names_the_step():
     """SGD at lr 1e12 blows the flow up within a few steps: an error, not a
     quietly NaN model."""
-    with pytest.raises(train.NonFiniteFitLossError, match="at step [0-9]+"):
+    seen = []
+    with pytest.raises(train.NonFiniteFitLossError, match="at step [0-9]+") as info:
         train.fit(
             _model(),
             _batches([]),
             objective=train.Objective("density", num_bins=17),
             optimizer=optax.sgd(1e12),
             num_steps=20,
+            before_step=lambda i, variables, batch: seen.append(i),
         )
+    # The error's step is the 1-based step the hook saw last.
+    assert info.value.step == seen[-1] + 1 and seen == list(range(len(seen)))
+
+
+def test_before_step_sees_each_steps_start_and_batch():
+    """The hook gets the variables a step starts from and the batch it trains on:
+    the parameters it saw at step i + 1 are Adam's update of those at step i."""
+    seen = []
+
+    def record(i, variables, batch):
+        seen.append((i, variables["params"], batch["image"]))
+
+    result = train.fit(
+        _model(),
+        _batches([]),
+        objective=train.Objective("density", num_bins=17),
+        optimizer=optax.adam(1e-3),
+        num_steps=3,
+        before_step=record,
+    )
+    assert [i for i, _, _ in seen] == [0, 1, 2]
+    first = jax.tree_util.tree_leaves(seen[0][1])
+    for a, b in zip(first, jax.tree_util.tree_leaves(result.initial["params"])):
+        np.testing.assert_array_equal(a, b)
+    # The batches are the stream's second to fourth (the first initialises).
+    stream = _batches([])
+    next(stream)
+    for (_, _, image), expected in zip(seen, stream):
+        np.testing.assert_array_equal(image, expected["image"])
+    changed = [
+        not np.array_equal(a, b)
+        for a, b in zip(
+            jax.tree_util.tree_leaves(seen[1][1]), jax.tree_util.tree_leaves(seen[0][1])
+        )
+    ]
+    assert any(changed)
 
 
 def test_negative_steps_raise():
