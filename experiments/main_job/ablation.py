@@ -44,6 +44,7 @@ _TINY_Q = (  # width 8, 2 couplings
 _LR_3E_3 = ("--config.optim.learning_rate=3e-3",)
 _LR_4E_3 = ("--config.optim.learning_rate=4e-3",)
 _LR_6E_3 = ("--config.optim.learning_rate=6e-3",)
+_LR_8E_3 = ("--config.optim.learning_rate=8e-3",)
 _GLOW = ("--config.model.factory=multiscale.glow",)
 _INIT_UNIFORM = ("--config.model.kwargs.coupling_init=uniform",)
 # The peer's model choices: a learned unconditional diagonal Gaussian for every
@@ -64,6 +65,7 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     "init_uniform": _INIT_UNIFORM,
     "lr4e-3_init_uniform": (*_LR_4E_3, *_INIT_UNIFORM),
     "lr6e-3_init_uniform": (*_LR_6E_3, *_INIT_UNIFORM),
+    "lr8e-3_init_uniform": (*_LR_8E_3, *_INIT_UNIFORM),
     "unbounded_scale": ("--config.model.kwargs.coupling_min_scale=0.0",),
     "learned_base": ("--config.model.kwargs.learned_base=True",),
     "no_split_prior": ("--config.model.kwargs.split_prior=False",),
@@ -96,6 +98,7 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     "main_job_init_uniform": (*_SMALL_Q, *_LR_3E_3, *_INIT_UNIFORM),
     "main_job_lr4e-3_init_uniform": (*_SMALL_Q, *_LR_4E_3, *_INIT_UNIFORM),
     "main_job_lr6e-3_init_uniform": (*_SMALL_Q, *_LR_6E_3, *_INIT_UNIFORM),
+    "main_job_lr8e-3_init_uniform": (*_SMALL_Q, *_LR_8E_3, *_INIT_UNIFORM),
     # Not a change at equal budget: the ceiling of the recipe at 3x the steps.
     "steps_5400": ("--config.train.num_steps=5400",),
     "width96_depth6": (
