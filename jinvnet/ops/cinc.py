@@ -286,7 +286,9 @@ def apply_inverse_filter(h: jax.Array, y: jax.Array) -> jax.Array:
     size = (2 * height, 2 * width)
     h_f = jnp.fft.rfft2(h, s=size, axes=(0, 1))
     y_f = jnp.fft.rfft2(y, s=size, axes=(-3, -2))
-    x_f = jnp.einsum("...fgi,fgio->...fgo", y_f, h_f)
+    x_f = jnp.einsum(
+        "...fgi,fgio->...fgo", y_f, h_f, precision=jax.lax.Precision.HIGHEST
+    )
     x = jnp.fft.irfft2(x_f, s=size, axes=(-3, -2))
     return x[..., :height, :width, :].astype(y.dtype)
 

@@ -77,7 +77,9 @@ def forward(params: Params, x: jax.Array) -> tuple[jax.Array, jax.Array]:
       True
     """
     _check(params, x)
-    y = jnp.einsum("...c,dc->...d", x, params.weight)
+    y = jnp.einsum(
+        "...c,dc->...d", x, params.weight, precision=jax.lax.Precision.HIGHEST
+    )
     return y, _log_det(params.weight, x)
 
 
@@ -85,7 +87,7 @@ def inverse(params: Params, y: jax.Array) -> tuple[jax.Array, jax.Array]:
     """X = W^{-1} y at every pixel; returns (x, log|det dx/dy|)."""
     _check(params, y)
     weight_inv = jnp.linalg.inv(params.weight)
-    x = jnp.einsum("...c,dc->...d", y, weight_inv)
+    x = jnp.einsum("...c,dc->...d", y, weight_inv, precision=jax.lax.Precision.HIGHEST)
     return x, -_log_det(params.weight, y)
 
 

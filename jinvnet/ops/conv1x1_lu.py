@@ -84,7 +84,9 @@ def _factors(params: Params) -> tuple[jax.Array, jax.Array]:
 def weight(params: Params) -> jax.Array:
     """The dense (channels, channels) weight W = P L U."""
     lower, upper = _factors(params)
-    return (lower @ upper)[params.permutation]
+    return jnp.matmul(lower, upper, precision=jax.lax.Precision.HIGHEST)[
+        params.permutation
+    ]
 
 
 def _check(params: Params, x: jax.Array) -> None:
@@ -128,7 +130,9 @@ def forward(params: Params, x: jax.Array) -> tuple[jax.Array, jax.Array]:
       True
     """
     _check(params, x)
-    y = jnp.einsum("...c,dc->...d", x, weight(params))
+    y = jnp.einsum(
+        "...c,dc->...d", x, weight(params), precision=jax.lax.Precision.HIGHEST
+    )
     return y, _log_det(params, x)
 
 
@@ -142,7 +146,7 @@ def inverse(params: Params, y: jax.Array) -> tuple[jax.Array, jax.Array]:
     eye = jnp.eye(channels, dtype=lower.dtype)
     l_inv = jsl.solve_triangular(lower, eye, lower=True, unit_diagonal=True)
     w_inv = jsl.solve_triangular(upper, l_inv, lower=False)[:, params.permutation]
-    x = jnp.einsum("...c,dc->...d", y, w_inv)
+    x = jnp.einsum("...c,dc->...d", y, w_inv, precision=jax.lax.Precision.HIGHEST)
     return x, -_log_det(params, y)
 
 

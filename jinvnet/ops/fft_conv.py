@@ -164,8 +164,8 @@ def _blocks_at(
     )
     cos, sin = jnp.asarray(cos, kernel.dtype), jnp.asarray(sin, kernel.dtype)
     layout = "fab,abco->fco" if transposed else "fab,abco->foc"
-    real = jnp.einsum(layout, cos, kernel)
-    imag = jnp.einsum(layout, sin, kernel)
+    real = jnp.einsum(layout, cos, kernel, precision=jax.lax.Precision.HIGHEST)
+    imag = jnp.einsum(layout, sin, kernel, precision=jax.lax.Precision.HIGHEST)
     return jax.lax.complex(real, imag)
 
 
@@ -302,7 +302,9 @@ def forward(
     height, width = x.shape[-3], x.shape[-2]
     a = _blocks(params, height, width, half=True)
     spectrum = jnp.fft.rfft2(x, axes=(-3, -2))
-    out = jnp.einsum("hwoc,...hwc->...hwo", a, spectrum)
+    out = jnp.einsum(
+        "hwoc,...hwc->...hwo", a, spectrum, precision=jax.lax.Precision.HIGHEST
+    )
     y = jnp.fft.irfft2(out, s=(height, width), axes=(-3, -2)).astype(x.dtype)
     return y, _batched_log_det(params, x, log_det_method)
 
@@ -325,7 +327,9 @@ def inverse(
     a = _blocks(params, height, width, half=True)
     a_inverse, logabs = small_linalg.inv_and_log_abs_det(a)
     spectrum = jnp.fft.rfft2(y, axes=(-3, -2))
-    solved = jnp.einsum("hwco,...hwo->...hwc", a_inverse, spectrum)
+    solved = jnp.einsum(
+        "hwco,...hwo->...hwc", a_inverse, spectrum, precision=jax.lax.Precision.HIGHEST
+    )
     x = jnp.fft.irfft2(solved, s=(height, width), axes=(-3, -2)).astype(y.dtype)
     if log_det_method == "rfft":  # reuse the elimination's pivots
         value = jnp.sum(logabs * _column_weights(width, logabs.dtype))

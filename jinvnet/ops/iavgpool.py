@@ -39,7 +39,9 @@ def _mix(x: jax.Array) -> jax.Array:
     """Applies H to the 4 offset blocks of the channel axis."""
     *rest, c4 = x.shape
     blocks = x.reshape(*rest, 4, c4 // 4)
-    mixed = jnp.einsum("qr,...rk->...qk", _haar(x.dtype), blocks)
+    mixed = jnp.einsum(
+        "qr,...rk->...qk", _haar(x.dtype), blocks, precision=jax.lax.Precision.HIGHEST
+    )
     return mixed.reshape(x.shape)
 
 

@@ -117,6 +117,7 @@ def masked_conv(
         (1, 1),
         "SAME",
         dimension_numbers=("NHWC", "HWIO", "NHWC"),
+        precision=jax.lax.Precision.HIGHEST,
     )
 
 
@@ -240,7 +241,9 @@ def _signed_w2(params: Params, channels: int) -> tuple[jax.Array, jax.Array]:
     sign3 = jnp.sign(diagonal_taps(params.w3, channels)[:, 0])  # (K_i, C)
     sign = sign1[:, None, :] * sign3[None, :, :]  # (K_j, K_i, C), w2's (in, out) layout
     eye = jnp.eye(channels, dtype=params.w2.dtype)
-    spread = jnp.einsum("jic,cd->jcid", sign, eye).reshape(kc, kc)
+    spread = jnp.einsum(
+        "jic,cd->jcid", sign, eye, precision=jax.lax.Precision.HIGHEST
+    ).reshape(kc, kc)
     on_diagonal = np.tile(np.eye(channels, dtype=bool), (groups, groups))
     centre = jnp.where(on_diagonal, jnp.abs(params.w2[r, r]) * spread, params.w2[r, r])
     w2 = jnp.asarray(params.w2).at[r, r].set(centre)
@@ -277,10 +280,11 @@ def forward_and_diagonal(
     a1 = conv(flat, params.w1) + params.b1
     g1 = (_elu_derivative(a1) * d1.reshape(-1)).reshape(grouped)
     a2 = conv(jax.nn.elu(a1), w2) + params.b2
-    g2 = _elu_derivative(a2).reshape(grouped) * jnp.einsum("...jc,jic->...ic", g1, d2)
+    g1_d2 = jnp.einsum("...jc,jic->...ic", g1, d2, precision=jax.lax.Precision.HIGHEST)
+    g2 = _elu_derivative(a2).reshape(grouped) * g1_d2
     t = jnp.exp(params.log_t)
     y = conv(jax.nn.elu(a2), params.w3) + params.b3 + t * flat
-    diag = t + jnp.einsum("...ic,ic->...c", g2, d3)
+    diag = t + jnp.einsum("...ic,ic->...c", g2, d3, precision=jax.lax.Precision.HIGHEST)
     return y.reshape(x.shape), diag.reshape(x.shape)
 
 
@@ -311,7 +315,9 @@ def _anderson_weights(r_hist: jax.Array, filled: jax.Array) -> jax.Array:
     """
     memory = r_hist.shape[0]
     flat = r_hist.reshape(r_hist.shape[:-3] + (-1,))  # (m, ..., E)
-    gram = jnp.einsum("i...e,j...e->...ij", flat, flat)  # (..., m, m)
+    gram = jnp.einsum(
+        "i...e,j...e->...ij", flat, flat, precision=jax.lax.Precision.HIGHEST
+    )  # (..., m, m)
     used = jnp.arange(memory) < filled
     tiny = jnp.finfo(gram.dtype).tiny
     norm = jnp.sqrt(jnp.maximum(jnp.diagonal(gram, axis1=-2, axis2=-1), tiny))

@@ -97,8 +97,8 @@ def inv_and_log_abs_det(a: jax.Array) -> tuple[jax.Array, jax.Array]:
 def _inv_and_log_abs_det_jvp(primals, tangents):
     (a,), (da,) = primals, tangents
     inverse, log_abs_det = inv_and_log_abs_det(a)
-    inverse_da = inverse @ da
-    d_inverse = -(inverse_da @ inverse)
+    inverse_da = jnp.matmul(inverse, da, precision=jax.lax.Precision.HIGHEST)
+    d_inverse = -jnp.matmul(inverse_da, inverse, precision=jax.lax.Precision.HIGHEST)
     d_log_abs_det = jnp.trace(inverse_da, axis1=-2, axis2=-1).real
     return (inverse, log_abs_det), (d_inverse, d_log_abs_det)
 
