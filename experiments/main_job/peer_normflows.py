@@ -29,9 +29,10 @@ import numpy as np
 import torch
 
 
-def build(levels: int, blocks: int, hidden: int) -> nf.MultiscaleFlow:
-    """normflows' multi-scale Glow for (1, 28, 28) images (its README's recipe)."""
-    shape = (1, 28, 28)
+def build(
+    levels: int, blocks: int, hidden: int, shape: tuple = (1, 28, 28)
+) -> nf.MultiscaleFlow:
+    """normflows' multi-scale Glow for (C, H, W) images (its README's recipe)."""
     q0, flows, merges = [], [], []
     for i in range(levels):
         width = shape[0] * 2 ** (levels + 1 - i)

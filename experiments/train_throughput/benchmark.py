@@ -1,10 +1,22 @@
-"""Images per second of one data-parallel training step, for each flow preset."""
+"""Images per second of one data-parallel training step, for each flow preset.
+
+Besides the whole step (the trainer's `make_train_step`: forward, log-det,
+backward, Adam), each row times the forward pass alone (the loss) and the gradient
+(forward + backward), every one compiled separately: backward = gradient - forward,
+update = step - gradient. With `peer_python` set (a virtualenv holding torch and
+normflows), the peer's Glow at the same shape is timed by
+`peer_normflows.py` in a subprocess, after ours, and added as a row.
+"""
 
 import json
 import os
+import subprocess
+import tempfile
 import time
+from pathlib import Path
 
 import jax
+import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import optax
@@ -12,6 +24,57 @@ import optax
 from jinvnet import models
 from jinvnet.models import multiscale
 from jinvnet.train import Objective, TrainState, data_mesh, make_train_step, shard_batch
+
+
+def _mean_seconds(fn, argument, steps: int) -> float:
+    """Mean seconds per call of a jitted fn, after one compiling call."""
+    jax.block_until_ready(fn(argument))
+    start = time.perf_counter()
+    for _ in range(steps):
+        result = fn(argument)
+    jax.block_until_ready(result)
+    return (time.perf_counter() - start) / steps
+
+
+def _split(model, objective, state, batch, steps: int) -> tuple[float, float]:
+    """Seconds of the step's forward pass (its loss) and of its gradient."""
+
+    def loss(params):
+        variables = {"params": params, **state.constants}
+        return jnp.mean(objective(model, variables, batch, state.rng)["loss"])
+
+    forward_s = _mean_seconds(jax.jit(loss), state.params, steps)
+    gradient_s = _mean_seconds(jax.jit(jax.grad(loss)), state.params, steps)
+    return forward_s, gradient_s
+
+
+def _peer(config: ml_collections.ConfigDict) -> dict:
+    """The peer's row, measured in its own virtualenv by peer_normflows.py."""
+    root = Path(__file__).resolve().parents[2]
+    with tempfile.TemporaryDirectory() as directory:
+        path = os.path.join(directory, "peer.json")
+        command = [
+            config.peer_python,
+            "-m",
+            "experiments.train_throughput.peer_normflows",
+            "--output",
+            path,
+            "--levels",
+            str(config.num_levels),
+            "--blocks",
+            str(config.steps_per_level),
+            "--hidden",
+            str(config.hidden_channels),
+            "--batch_size",
+            str(config.batch_size),
+            "--steps",
+            str(config.steps),
+            "--threads",
+            str(config.peer_threads or os.cpu_count()),
+        ]
+        subprocess.run(command, check=True, cwd=root)
+        with open(path) as f:
+            return json.load(f)
 
 
 def _throughput(name: str, config: ml_collections.ConfigDict) -> dict:
@@ -27,7 +90,8 @@ def _throughput(name: str, config: ml_collections.ConfigDict) -> dict:
     variables = model.init(jax.random.PRNGKey(config.seed), batch["image"])
     optimizer = optax.adam(1e-4)
     mesh = data_mesh()
-    step = make_train_step(model, Objective("density", 256), optimizer, mesh)
+    objective = Objective("density", 256)
+    step = make_train_step(model, objective, optimizer, mesh)
     state = TrainState.create(variables, optimizer, jax.random.PRNGKey(1), ema=False)
     sharded = shard_batch(batch, mesh)
     start = time.perf_counter()
@@ -39,10 +103,13 @@ def _throughput(name: str, config: ml_collections.ConfigDict) -> dict:
         state, metrics = step(state, sharded)
     jax.block_until_ready((state, metrics))
     seconds = (time.perf_counter() - start) / config.steps
+    forward_s, gradient_s = _split(model, objective, state, sharded, config.steps)
     return {
         "model": name,
         "params": models.count_params(variables["params"]),
         "first_step_s": compile_s,
+        "forward_s": forward_s,
+        "gradient_s": gradient_s,
         "step_s": seconds,
         "images_per_s": config.batch_size / seconds,
         "loss_finite": bool(np.isfinite(float(metrics["loss"]))),
@@ -57,6 +124,8 @@ def run(config: ml_collections.ConfigDict, output_dir: str | None) -> list[dict]
             rows.append(_throughput(name, config))
         except Exception as error:  # a preset that is not implemented yet
             rows.append({"model": name, "error": f"{type(error).__name__}: {error}"})
+    if config.get("peer_python"):
+        rows.append(_peer(config))
     reference = next((r for r in rows if "images_per_s" in r), None)
     for row in rows:
         if reference and "images_per_s" in row:
@@ -77,17 +146,24 @@ def run(config: ml_collections.ConfigDict, output_dir: str | None) -> list[dict]
 def table(rows: list[dict]) -> str:
     """A markdown table of the rows."""
     lines = [
-        "| model | params | images/s | ratio | first step (s) |",
-        "|---|---|---|---|---|",
+        "| model | params | images/s | ratio | forward ms | backward ms | "
+        "update ms | step ms | first step (s) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         if "error" in row:
             error = row["error"][:80]
-            lines.append(f"| {row['model']} | - | not run: {error} | - | - |")
+            lines.append(f"| {row['model']} | - | not run: {error} |" + " - |" * 6)
             continue
         ratio = next(v for k, v in row.items() if k.startswith("ratio_to_"))
+        forward, gradient, step = (
+            row[k] for k in ("forward_s", "gradient_s", "step_s")
+        )
+        first = row.get("first_step_s")
         lines.append(
-            f"| {row['model']} | {row['params']} | {row['images_per_s']:.1f} | "
-            f"{ratio:.2f} | {row['first_step_s']:.1f} |"
+            f"| {row['model']} | {row['params']:,} | {row['images_per_s']:.1f} | "
+            f"{ratio:.2f} | {1e3 * forward:.0f} | {1e3 * (gradient - forward):.0f} | "
+            f"{1e3 * (step - gradient):.0f} | {1e3 * step:.0f} | "
+            f"{'-' if first is None else f'{first:.1f}'} |"
         )
     return "\n".join(lines)

@@ -18,4 +18,7 @@ def get_config() -> ml_collections.ConfigDict:
     config.seed = 0
     # presets in jinvnet.models.multiscale; ratios are to the first
     config.models = ("glow", "emerging", "cinc", "cinc_quad")
+    # a virtualenv's python with torch and normflows: adds the peer's Glow as a row
+    config.peer_python = ""
+    config.peer_threads = 0  # torch threads; 0 = every core
     return config

@@ -14,4 +14,7 @@ def get_config() -> ml_collections.ConfigDict:
     config.batch_size = 8
     config.steps = 1
     config.models = ("glow", "cinc")
+    # a virtualenv's python with torch and normflows: adds the peer's Glow as a row
+    config.peer_python = ""
+    config.peer_threads = 0  # torch threads; 0 = every core
     return config
