@@ -5,9 +5,10 @@ Every module exposes `forward(params, x) -> (y, log_det)` and
 of shape (..., height, width, channels) and log-dets of the batch shape. Inputs and
 parameters are float32 or float64 (log-dets in the input's dtype); integer and
 half-precision (float16, bfloat16) ones raise a ValueError at trace time asking for a
-float32 cast, as do `init(..., dtype=...)` calls with those dtypes. Four modules are
+float32 cast, as do `init(..., dtype=...)` calls with those dtypes. Five modules are
 building blocks rather than transforms: `block` (`Block`, an op given as its two
-functions), `conv_net` (the coupling network), `inverse_result` (`InverseResult`,
+functions), `conv_net` (the coupling network) with `gemm_conv` (its convolutions as
+matrix products on the CPU), `inverse_result` (`InverseResult`,
 what every inverse that reports on itself returns: `cinc.solve`, `emerging.solve`,
 `mint.solve`) and `small_linalg` (inverse and log|det| of batches of small matrices
 without LAPACK).
@@ -27,6 +28,7 @@ from jinvnet.ops import (
     coupling,
     emerging,
     fft_conv,
+    gemm_conv,
     iavgpool,
     inverse_result,
     irevnet,
@@ -56,6 +58,7 @@ __all__ = [
     "coupling",
     "emerging",
     "fft_conv",
+    "gemm_conv",
     "iavgpool",
     "inverse_result",
     "irevnet",

@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jinvnet import _validation
+from jinvnet.ops import gemm_conv
 
 _NAME = "conv_net"
 # How the two hidden layers start: He-normal weights N(0, 2 / fan_in) and zero
@@ -94,14 +95,19 @@ def init(
 
 
 def _conv(x: jax.Array, w: jax.Array, b: jax.Array) -> jax.Array:
-    """A "SAME" convolution; a 1x1 kernel as a matrix product over channels.
+    """A "SAME" convolution; as matrix products where XLA:CPU's convolution is slow.
 
-    Both give the same numbers; XLA:CPU runs the 1x1 convolution's gradients as
-    generic convolutions, slower than the matmuls a `dot_general` differentiates
-    to (docs/benchmarks.md, "Measured once, behind design choices").
+    All routes give the same numbers up to rounding. A 1x1 kernel is a matrix
+    product over channels: XLA:CPU runs the 1x1 convolution's gradients as generic
+    convolutions, slower than the matmuls a `dot_general` differentiates to. On the
+    CPU a k x k kernel with a side of >= 64 channels goes through `gemm_conv`
+    (docs/benchmarks.md, "Training throughput" and "Measured once, behind design
+    choices").
     """
     if w.shape[:2] == (1, 1):
         return jnp.einsum("nhwi,io->nhwo", x, w[0, 0]) + b
+    if gemm_conv.preferred(w.shape[2], w.shape[3]):
+        return gemm_conv.conv(x, w) + b
     y = jax.lax.conv_general_dilated(
         x, w, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")
     )
