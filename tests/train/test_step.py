@@ -8,8 +8,8 @@ from jinvnet.train import parallel
 from tests.train._tiny import small_digits, tiny_config
 
 
-def test_ema_follows_the_warmed_up_recurrence():
-    decay = 0.998
+def _setup(*, ema: bool, ema_decay: float = 0.0):
+    """(variables, fresh state, step, mesh, batch) for the tiny config's model."""
     config = tiny_config()
     dataset = small_digits()
     model = train.build_model(config)
@@ -19,9 +19,15 @@ def test_ema_follows_the_warmed_up_recurrence():
     variables = model.init(jax.random.PRNGKey(0), batch["image"])
     mesh = train.data_mesh(jax.devices()[:1])
     state = train.TrainState.create(
-        variables, optimizer, jax.random.PRNGKey(1), ema=True
+        variables, optimizer, jax.random.PRNGKey(1), ema=ema
     )
-    step = train.make_train_step(model, objective, optimizer, mesh, ema_decay=decay)
+    step = train.make_train_step(model, objective, optimizer, mesh, ema_decay=ema_decay)
+    return variables, state, step, mesh, batch
+
+
+def test_ema_follows_the_warmed_up_recurrence():
+    decay = 0.998
+    variables, state, step, mesh, batch = _setup(ema=True, ema_decay=decay)
 
     def flat(tree):
         return np.concatenate([np.ravel(x) for x in jax.tree_util.tree_leaves(tree)])
@@ -40,18 +46,7 @@ def test_a_fresh_state_compiles_the_step_once():
     """`TrainState.create` gives single-device arrays; the step replicates them
     itself instead of compiling a second program for the replicated state it
     returns (it did: every benchmark's second step recompiled, 2-14 s)."""
-    config = tiny_config()
-    dataset = small_digits()
-    model = train.build_model(config)
-    objective = train.Objective("density", dataset.num_bins)
-    optimizer = train.make_optimizer(config.optim, 10)
-    batch = next(data.BatchIterator(dataset.train, batch_size=8, num_bins=17, seed=0))
-    variables = model.init(jax.random.PRNGKey(0), batch["image"])
-    mesh = train.data_mesh(jax.devices()[:1])
-    fresh = train.TrainState.create(
-        variables, optimizer, jax.random.PRNGKey(1), ema=False
-    )
-    step = train.make_train_step(model, objective, optimizer, mesh)
+    _, fresh, step, mesh, batch = _setup(ema=False)
     sharded = train.shard_batch(batch, mesh)
     state = fresh
     for _ in range(3):
