@@ -6,11 +6,10 @@
 The same function as `jax.lax.conv_general_dilated(x, K, (1, 1), "SAME")`; only the
 order of the additions differs. Why: XLA:CPU runs the gradients of a convolution
 (and the forward of a wide-to-narrow one) as generic convolutions, well below the
-speed of its matrix products; in a Glow training step at width 128 the coupling
-networks' backward pass was 1.6x PyTorch's (docs/benchmarks.md, "Training
-throughput"). Here the forward pass and both gradients are each one matrix product
-plus k^2 shifted copies, always of the narrow side (the k^2 copies of the
-channels are made of min(in, out) channels):
+speed of its matrix products, which dominated the backward pass of a Glow training
+step (docs/benchmarks.md, "Training throughput"). Here the forward pass and both
+gradients are each one matrix product plus k^2 shifted copies, always of the narrow
+side (the k^2 copies are made of min(in, out) channels):
 
     taps(v, s)[n, h, w, (a, b, c)] = v[n, h + s (a - r), w + s (b - r), c]
     gather(z, s)[n, h, w, c] = sum_{a, b} z[n, h + s (a - r), w + s (b - r), (a, b, c)]
@@ -23,9 +22,8 @@ channels are made of min(in, out) channels):
              dK = x^T taps(dy, -1)                     otherwise
 
 `jinvnet.ops.conv_net` uses it on the CPU backend for layers with a side of at
-least `MIN_WIDE_CHANNELS` channels (measured: 1.14-1.21x faster Glow training steps at
-width 128, CIFAR shape; 3% faster at width 64 on MNIST; 2.5% slower with the width-32
-networks of the variational dequantiser); on accelerators XLA's convolution stays.
+least `MIN_WIDE_CHANNELS` channels, where it measured faster, and XLA's convolution
+elsewhere and on accelerators (docs/benchmarks.md, "Training throughput").
 """
 
 import contextlib
@@ -131,7 +129,7 @@ conv.defvjp(_conv_fwd, _conv_bwd)
 
 
 # The smallest channel count, on the wider side, from which this form is used on the
-# CPU: measured faster at widths 64 and 128, slower at 32 (docs/benchmarks.md).
+# CPU (faster at widths 64 and 128, slower at 32: docs/benchmarks.md).
 MIN_WIDE_CHANNELS = 64
 
 
