@@ -2,10 +2,11 @@
 
 Besides the whole step (the trainer's `make_train_step`: forward, log-det,
 backward, Adam), each row times the forward pass alone (the loss) and the gradient
-(forward + backward), every one compiled separately: backward = gradient - forward,
-update = step - gradient. With `peer_python` set (a virtualenv holding torch and
-normflows), the peer's Glow at the same shape is timed by
-`peer_normflows.py` in a subprocess, after ours, and added as a row.
+(forward + backward), every one compiled separately and timed in interleaved rounds
+(medians): backward = gradient - forward, update = step - gradient. With
+`peer_python` set (a virtualenv holding torch and normflows), the peer's Glow at the
+same shape is timed by `peer_normflows.py` in a subprocess, after ours, and added as
+a row.
 """
 
 import json
@@ -21,31 +22,20 @@ import ml_collections
 import numpy as np
 import optax
 
+from experiments._timing import interleaved
 from jinvnet import models
 from jinvnet.models import multiscale
 from jinvnet.train import Objective, TrainState, data_mesh, make_train_step, shard_batch
 
 
-def _mean_seconds(fn, argument, steps: int) -> float:
-    """Mean seconds per call of a jitted fn, after one compiling call."""
-    jax.block_until_ready(fn(argument))
-    start = time.perf_counter()
-    for _ in range(steps):
-        result = fn(argument)
-    jax.block_until_ready(result)
-    return (time.perf_counter() - start) / steps
-
-
-def _split(model, objective, state, batch, steps: int) -> tuple[float, float]:
-    """Seconds of the step's forward pass (its loss) and of its gradient."""
+def _loss(model, objective, state, batch):
+    """The step's mean loss as a function of the parameters (its forward pass)."""
 
     def loss(params):
         variables = {"params": params, **state.constants}
         return jnp.mean(objective(model, variables, batch, state.rng)["loss"])
 
-    forward_s = _mean_seconds(jax.jit(loss), state.params, steps)
-    gradient_s = _mean_seconds(jax.jit(jax.grad(loss)), state.params, steps)
-    return forward_s, gradient_s
+    return loss
 
 
 def _peer(config: ml_collections.ConfigDict) -> dict:
@@ -98,20 +88,30 @@ def _throughput(name: str, config: ml_collections.ConfigDict) -> dict:
     state, metrics = step(state, sharded)
     jax.block_until_ready(metrics)
     compile_s = time.perf_counter() - start
-    start = time.perf_counter()
-    for _ in range(config.steps):
-        state, metrics = step(state, sharded)
-    jax.block_until_ready((state, metrics))
-    seconds = (time.perf_counter() - start) / config.steps
-    forward_s, gradient_s = _split(model, objective, state, sharded, config.steps)
+    loss = _loss(model, objective, state, sharded)
+    forward, gradient = jax.jit(loss), jax.jit(jax.grad(loss))
+    # Interleaved rounds, medians (experiments._timing): a slow spell of the
+    # machine hits the three alike. Every call starts from the same state.
+    seconds, results = interleaved(
+        {
+            "forward": lambda: forward(state.params),
+            "gradient": lambda: gradient(state.params),
+            "step": lambda: step(state, sharded),
+        },
+        repeats=config.steps,
+    )
+    forward_s, gradient_s, step_s = (
+        float(np.median(seconds[k])) for k in ("forward", "gradient", "step")
+    )
+    metrics = results["step"][1]
     return {
         "model": name,
         "params": models.count_params(variables["params"]),
         "first_step_s": compile_s,
         "forward_s": forward_s,
         "gradient_s": gradient_s,
-        "step_s": seconds,
-        "images_per_s": config.batch_size / seconds,
+        "step_s": step_s,
+        "images_per_s": config.batch_size / step_s,
         "loss_finite": bool(np.isfinite(float(metrics["loss"]))),
     }
 

@@ -11,12 +11,14 @@ the repository root:
 `experiments/main_job/peer_normflows.py` (`nf.flows.GlowBlock` = ActNorm, LU 1x1,
 affine coupling; a learned diagonal Gaussian per level) for (3, 32, 32) images,
 L levels x K blocks, conditioner width `hidden`. Batch of uniform noise, Adam.
-Times, each the mean over `steps` after `warmup` untimed rounds: the forward pass
-(the loss, graph kept), forward + backward, and the whole step (+ Adam update).
+Times, each the median of `steps` interleaved rounds after `warmup` untimed steps:
+the forward pass (the loss, graph kept), forward + backward, and the whole step
+(+ Adam update).
 """
 
 import argparse
 import json
+import statistics
 import time
 
 import normflows as nf
@@ -25,11 +27,15 @@ import torch
 from experiments.main_job.peer_normflows import build
 
 
-def _mean_seconds(fn, steps: int) -> float:
-    start = time.perf_counter()
-    for _ in range(steps):
-        fn()
-    return (time.perf_counter() - start) / steps
+def _median_seconds(fns: dict, rounds: int) -> dict:
+    """Median seconds per call of each fn, in interleaved rounds (as ours are)."""
+    times = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def measure(args) -> dict:
@@ -53,9 +59,12 @@ def measure(args) -> dict:
 
     for _ in range(args.warmup):  # ActNorm's data-dependent init, allocator warm-up
         step()
-    forward_s = _mean_seconds(forward, args.steps)
-    gradient_s = _mean_seconds(gradient, args.steps)
-    step_s = _mean_seconds(step, args.steps)
+    seconds = _median_seconds(
+        {"forward": forward, "gradient": gradient, "step": step}, args.steps
+    )
+    forward_s, gradient_s, step_s = (
+        seconds[k] for k in ("forward", "gradient", "step")
+    )
     loss = float(forward().detach())
     return {
         "model": f"normflows glow (peer, torch {torch.__version__})",
