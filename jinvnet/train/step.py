@@ -10,7 +10,7 @@ import optax
 from jax.sharding import Mesh
 
 from jinvnet.train.objectives import LossFn
-from jinvnet.train.parallel import batch_sharded, replicated
+from jinvnet.train.parallel import batch_sharded, replicate, replicated
 
 
 class TrainState(flax.struct.PyTreeNode):
@@ -74,6 +74,28 @@ def ema_warmup_decay(decay: float, step: jax.Array) -> jax.Array:
     return jnp.minimum(decay, (1.0 + step) / (10.0 + step))
 
 
+def mean_loss(
+    model: nn.Module,
+    objective: LossFn,
+    constants: dict,
+    batch: dict,
+    rng: jax.Array | None,
+) -> Callable[[Any], tuple[jax.Array, dict]]:
+    """The function a train step differentiates, of the parameters alone.
+
+    Returns:
+      loss_fn(params) -> (mean of the objective's per-example "loss" over `batch`,
+      the per-example terms), with the non-trained collections `constants` and the
+      objective's `rng` held fixed.
+    """
+
+    def loss_fn(params):
+        terms = objective(model, {"params": params, **constants}, batch, rng)
+        return jnp.mean(terms["loss"]), terms
+
+    return loss_fn
+
+
 def make_train_step(
     model: nn.Module,
     objective: LossFn,
@@ -96,11 +118,7 @@ def make_train_step(
     def step(state: TrainState, batch: dict) -> tuple[TrainState, dict]:
         rng, step_rng = jax.random.split(state.rng)
 
-        def loss_fn(params):
-            variables = {"params": params, **state.constants}
-            terms = objective(model, variables, batch, step_rng)
-            return jnp.mean(terms["loss"]), terms
-
+        loss_fn = mean_loss(model, objective, state.constants, batch, step_rng)
         (_, terms), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
@@ -132,7 +150,7 @@ def make_train_step(
         # the replicated state the first returned, would compile the step again
         # (seconds to minutes). Replicating it first keeps it at one compile.
         if getattr(state.step, "sharding", None) != on_mesh:
-            state = jax.device_put(state, on_mesh)
+            state = replicate(state, mesh)
         return jitted(state, batch)
 
     run.jitted = jitted  # the compiled function, e.g. for `run.jitted.lower(...)`
