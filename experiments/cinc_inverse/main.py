@@ -1,30 +1,30 @@
 """CInC inverse benchmark (issue 5): scan reference vs fast solvers, side by side.
 
 python -m experiments.cinc_inverse.main
+python -m experiments.cinc_inverse.main --config.train_model=False   # timing only
 python -m experiments.cinc_inverse.main --quick   # smoke test
 """
 
-import argparse
 import json
 import os
 
 from experiments.cinc_inverse import benchmark
-from experiments.cinc_inverse.configs import default, quick
+from jinvnet.train import config_cli
+
+CONFIGS_DIR = os.path.join(os.path.dirname(__file__), "configs")
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
+    parser = config_cli.experiment_parser(__doc__, CONFIGS_DIR)
+    parser.add_argument("--quick", action="store_true", help="same as --config=quick")
     parser.add_argument("--output_dir", default=None, help="writes results.json")
-    parser.add_argument(
-        "--skip_training", action="store_true", help="timing only (no trained model)"
+    args, config = config_cli.parse_experiment_args(
+        parser, argv, configs_dir=CONFIGS_DIR
     )
-    args = parser.parse_args(argv)
-    config = (quick if args.quick else default).get_config()
     rows = benchmark.time_inverses(config)
     print(benchmark.table(rows))
     results = {"timing": rows}
-    if not args.skip_training:
+    if config.train_model:
         report = benchmark.train_and_check(config)
         print()
         print(benchmark.trained_table(report))

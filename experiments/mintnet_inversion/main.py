@@ -14,7 +14,6 @@ layer and its time. Writes `inversion.png`, `inversion_table.md`,
     python -m experiments.mintnet_inversion.main --config=default --workdir=/tmp/mint
 """
 
-import argparse
 import functools
 import json
 import logging
@@ -286,15 +285,10 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
 def main(argv=None) -> dict:
     """Parses --config (a file in configs/, then --config.<field>=<value>
     overrides) and --workdir, runs, logs a summary."""
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        epilog="--config=NAME (default, smoke) then --config.<field>=<value>",
-        allow_abbrev=False,
-    )
+    parser = config_cli.experiment_parser(__doc__, CONFIGS_DIR)
     parser.add_argument("--workdir", default="/tmp/mintnet_inversion")
-    args, config_args = parser.parse_known_args(argv)
-    config = config_cli.config_or_exit(
-        config_args, default="default", configs_dir=CONFIGS_DIR
+    args, config = config_cli.parse_experiment_args(
+        parser, argv, configs_dir=CONFIGS_DIR
     )
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     results = run(config, args.workdir)

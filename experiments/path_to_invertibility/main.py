@@ -5,7 +5,6 @@
         --workdir /tmp/p2i --data_dir /path/to/tensorflow_datasets
 """
 
-import argparse
 import logging
 import os
 
@@ -16,20 +15,14 @@ CONFIGS_DIR = os.path.join(os.path.dirname(__file__), "configs")
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        epilog="--config=NAME (default, digits, mnist5k, smoke) then "
-        "--config.<field>=<value> overrides",
-        allow_abbrev=False,
-    )
+    parser = config_cli.experiment_parser(__doc__, CONFIGS_DIR)
     parser.add_argument("--workdir", required=True, help="one subfolder per rung")
     parser.add_argument("--data_dir", default=None, help="TFDS data_dir (CIFAR-10)")
     parser.add_argument(
         "--rungs", default=None, help="comma-separated rung indices (default all)"
     )
-    args, config_args = parser.parse_known_args(argv)
-    config = config_cli.config_or_exit(
-        config_args, default="default", configs_dir=CONFIGS_DIR
+    args, config = config_cli.parse_experiment_args(
+        parser, argv, configs_dir=CONFIGS_DIR
     )
     logging.basicConfig(level=logging.INFO)
     if args.data_dir is not None:

@@ -4,7 +4,6 @@ python -m experiments.reversible_memory.main --output_dir /tmp/reversible_memory
 python -m experiments.reversible_memory.main --quick --output_dir /tmp/smoke
 """
 
-import argparse
 import os
 
 from experiments.reversible_memory import benchmark
@@ -14,18 +13,11 @@ CONFIGS_DIR = os.path.join(os.path.dirname(__file__), "configs")
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        epilog="--config=NAME (default, small, quick) then --config.<field>=<value>",
-        allow_abbrev=False,
-    )
+    parser = config_cli.experiment_parser(__doc__, CONFIGS_DIR)
     parser.add_argument("--output_dir", required=True, help="results.json, memory.png")
-    parser.add_argument("--quick", action="store_true", help="same as --config quick")
-    args, config_args = parser.parse_known_args(argv)
-    if args.quick:
-        config_args = ["--config=quick", *config_args]
-    config = config_cli.config_or_exit(
-        config_args, default="default", configs_dir=CONFIGS_DIR
+    parser.add_argument("--quick", action="store_true", help="same as --config=quick")
+    args, config = config_cli.parse_experiment_args(
+        parser, argv, configs_dir=CONFIGS_DIR
     )
     rows = benchmark.run(config, args.output_dir)
     print(benchmark.table(rows))

@@ -1,31 +1,26 @@
 """Stability of additive vs affine reversible networks (seed 004, issue 7).
 
 python -m experiments.stability.main --output_dir /tmp/stability
+python -m experiments.stability.main --config.num_steps=100 \
+    --config.variants="(('classifier', 'affine', 'fd'),)" --output_dir /tmp/one
 python -m experiments.stability.main --quick --output_dir /tmp/smoke
 """
 
-import argparse
+import os
 
 from experiments.stability import experiment
-from experiments.stability.configs import default, quick
+from jinvnet.train import config_cli
+
+CONFIGS_DIR = os.path.join(os.path.dirname(__file__), "configs")
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = config_cli.experiment_parser(__doc__, CONFIGS_DIR)
     parser.add_argument("--output_dir", required=True, help="results.json, *.png")
-    parser.add_argument("--quick", action="store_true", help="tiny run (smoke test)")
-    parser.add_argument("--num_steps", type=int, default=None, help="override steps")
-    parser.add_argument(
-        "--variants",
-        default=None,
-        help="override, e.g. classifier/additive/none,classifier/affine/fd",
+    parser.add_argument("--quick", action="store_true", help="same as --config=quick")
+    args, config = config_cli.parse_experiment_args(
+        parser, argv, configs_dir=CONFIGS_DIR
     )
-    args = parser.parse_args(argv)
-    config = (quick if args.quick else default).get_config()
-    if args.num_steps is not None:
-        config.num_steps = args.num_steps
-    if args.variants is not None:
-        config.variants = tuple(tuple(v.split("/")) for v in args.variants.split(","))
     rows = experiment.run(config, args.output_dir)
     print(experiment.table(rows))
     return rows

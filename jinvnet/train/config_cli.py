@@ -17,6 +17,7 @@ repeated). Named configs list every argument of their model factory
 all of them.
 """
 
+import argparse
 import os
 
 import ml_collections
@@ -45,13 +46,18 @@ def expand_name(value: str, configs_dir: str | None = None) -> str:
         return f"{configs.__file__}:{value}"
     path = os.path.join(configs_dir, f"{value}.py")
     if not os.path.exists(path):
-        known = sorted(
-            name[:-3]
-            for name in os.listdir(configs_dir)
-            if name.endswith(".py") and not name.startswith("_")
-        )
-        raise ValueError(f"unknown config {value!r}; known configs: {', '.join(known)}")
+        known = ", ".join(config_names(configs_dir))
+        raise ValueError(f"unknown config {value!r}; known configs: {known}")
     return path
+
+
+def config_names(configs_dir: str) -> list[str]:
+    """The config names of an experiment's configs/ folder (its `NAME.py` files)."""
+    return sorted(
+        name[:-3]
+        for name in os.listdir(configs_dir)
+        if name.endswith(".py") and not name.startswith("_")
+    )
 
 
 def _expand_config_argument(argv: list[str], configs_dir: str | None) -> list[str]:
@@ -172,3 +178,52 @@ def _message(error: Exception) -> str:
             "argument of the factory)"
         )
     return f"{text} (see --show_config)"
+
+
+def experiment_parser(doc: str, configs_dir: str) -> argparse.ArgumentParser:
+    """An experiment's argparse parser; its epilog lists the configs of configs_dir.
+
+    The experiment adds its own flags (where results go, `--quick`); everything
+    else on the command line is `--config=NAME` and `--config.<field>=<value>`,
+    read by `parse_experiment_args`.
+    """
+    names = ", ".join(config_names(configs_dir))
+    return argparse.ArgumentParser(
+        description=doc.strip().splitlines()[0],
+        epilog=f"--config=NAME ({names}) then --config.<field>=<value>",
+        allow_abbrev=False,
+    )
+
+
+def parse_experiment_args(
+    parser: argparse.ArgumentParser,
+    argv: list[str] | None,
+    *,
+    configs_dir: str,
+    default: str = "default",
+) -> tuple[argparse.Namespace, ml_collections.ConfigDict]:
+    r"""The experiment's own flags and its config from argv (None: `sys.argv[1:]`).
+
+    `--quick`, where the parser defines it, is `--config=quick` (an explicit
+    `--config=NAME` after it wins). A bad config argument exits with the reason.
+
+    Example:
+        >>> import tempfile
+        >>> configs_dir = tempfile.mkdtemp()
+        >>> with open(os.path.join(configs_dir, "default.py"), "w") as f:
+        ...     _ = f.write("import ml_collections\n"
+        ...                 "def get_config():\n"
+        ...                 "    return ml_collections.ConfigDict({'width': 64})\n")
+        >>> parser = experiment_parser("An experiment.", configs_dir)
+        >>> _ = parser.add_argument("--output_dir")
+        >>> args, config = parse_experiment_args(
+        ...     parser, ["--output_dir=/tmp/x", "--config.width=512"],
+        ...     configs_dir=configs_dir)
+        >>> args.output_dir, config.width
+        ('/tmp/x', 512)
+    """
+    args, config_args = parser.parse_known_args(argv)
+    if getattr(args, "quick", False):
+        config_args = ["--config=quick", *config_args]
+    config = config_or_exit(config_args, default=default, configs_dir=configs_dir)
+    return args, config

@@ -13,10 +13,9 @@ def test_quick_run_times_every_available_model(tmp_path):
     rows = main.main(
         [
             "--quick",
-            "--models",
-            "glow,cinc",
-            "--param_noise",
-            "0.02",
+            "--config.models=glow",
+            "--config.models=cinc",
+            "--config.param_noise=0.02",
             "--output_dir",
             str(tmp_path),
         ]

@@ -175,17 +175,19 @@ def test_complete_model_kwargs_keeps_explicit_values():
     assert config.model.kwargs.to_dict() == expected
 
 
+def _write_experiment_configs(folder):
+    """An experiment's configs/ folder with `default` and `quick` configs."""
+    for name, steps, width in (("default", 10, 2.0), ("quick", 1, 1.0)):
+        (folder / f"{name}.py").write_text(
+            "import ml_collections\n"
+            "def get_config():\n"
+            f"    return ml_collections.ConfigDict({{'steps': {steps}, "
+            f"'width': {width}}})\n"
+        )
+
+
 def test_experiment_config_folder(tmp_path):
-    (tmp_path / "default.py").write_text(
-        "import ml_collections\n"
-        "def get_config():\n"
-        "    return ml_collections.ConfigDict({'steps': 10, 'width': 2.0})\n"
-    )
-    (tmp_path / "quick.py").write_text(
-        "import ml_collections\n"
-        "def get_config():\n"
-        "    return ml_collections.ConfigDict({'steps': 1, 'width': 1.0})\n"
-    )
+    _write_experiment_configs(tmp_path)
     read = lambda argv: config_cli.parse_config(  # noqa: E731
         argv, default="default", configs_dir=str(tmp_path)
     )
@@ -198,3 +200,30 @@ def test_experiment_config_folder(tmp_path):
         read(["--config=nope"])
     with pytest.raises(ValueError, match="no field 'stesp'"):
         read(["--config.stesp=3"])
+
+
+def test_experiment_arguments_quick_is_the_quick_config(tmp_path):
+    _write_experiment_configs(tmp_path)
+    parser = config_cli.experiment_parser("Doc line.\n\nMore.", str(tmp_path))
+    assert parser.description == "Doc line."
+    assert "--config=NAME (default, quick)" in parser.epilog
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--output_dir", required=True)
+
+    def parse(*argv):
+        return config_cli.parse_experiment_args(
+            parser, ["--output_dir=out", *argv], configs_dir=str(tmp_path)
+        )
+
+    args, config = parse()
+    assert (args.output_dir, args.quick, config.steps) == ("out", False, 10)
+    assert parse("--quick")[1].to_dict() == {"steps": 1, "width": 1.0}
+    assert parse("--quick", "--config.width=5")[1].to_dict() == {
+        "steps": 1,
+        "width": 5.0,
+    }
+    assert parse("--quick", "--config=default")[1].steps == 10  # the later one wins
+    with pytest.raises(SystemExit, match="no field 'widht'"):
+        parse("--config.widht=3")
+    with pytest.raises(SystemExit, match="Unknown command line flag 'width'"):
+        parse("--width=3")

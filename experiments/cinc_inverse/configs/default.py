@@ -17,6 +17,7 @@ def get_config() -> ml_collections.ConfigDict:
     config.methods = ("scan", "rows", "wavefront", "filter")
     # Trained kernels: a tiny CInC flow fitted by maximum likelihood (optax Adam) to
     # 16x16 images tiled from 2x2 scikit-learn digits (embedded, no download).
+    config.train_model = True  # False: timing only
     config.train_steps = 300
     config.train_batch = 64
     config.learning_rate = 1e-3
