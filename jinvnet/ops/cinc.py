@@ -56,6 +56,33 @@ solvers then also lose forward accuracy (about eps * g; at g = 3e4 the wavefront
 was off by 1.2e-4) although their residual stays small, so g, not the
 residual, is the warning sign. `solve` returns x with min |diag A|, g and the
 relative residual per example (`ops.inverse_result.InverseResult`).
+
+Example (the helpers around `forward` / `inverse`):
+
+    >>> import jax, jax.numpy as jnp
+    >>> params = init(jax.random.PRNGKey(0), 4)          # a Params(kernel, log_diag)
+    >>> params.kernel.shape, params.log_diag.shape
+    ((3, 3, 4, 4), (4,))
+    >>> int(mask(4).sum()), num_parameters(4, unit_diagonal=True), num_parameters(4)
+    (134, 134, 138)
+    >>> bool((free_mask(params).kernel == mask(4)).all())
+    True
+    >>> a = effective_kernel(params)[2, 2]              # the centre tap, (in, out)
+    >>> bool(jnp.allclose(jnp.diag(a), jnp.exp(params.log_diag)))
+    True
+    >>> bool(min_abs_diagonal(params) == jnp.exp(params.log_diag).min())
+    True
+    >>> x = jax.random.normal(jax.random.PRNGKey(1), (2, 8, 8, 4))
+    >>> y, _ = forward(params, x)
+    >>> x_rows, _ = with_method("rows").inverse(params, y)   # a Block
+    >>> h, gain = inverse_filter(params, 8, 8)          # x = h * y, exactly
+    >>> x_filter = apply_inverse_filter(h, y)
+    >>> bool(gain < default_max_gain(jnp.float32))      # so "filter" uses the FFT
+    True
+    >>> tol = 1e-4 * float(jnp.abs(x).max())
+    >>> (bool(jnp.allclose(x_rows, x, atol=tol)),
+    ...  bool(jnp.allclose(x_filter, x, atol=tol)))
+    (True, True)
 """
 
 import functools

@@ -12,6 +12,21 @@ with P the row permutation (P M)[i] = M[permutation[i]], L = I + strict lower pa
     forward:  y = W x per pixel,   log|det dy/dx| = height * width * sum(log_scale)
     inverse:  x = W^{-1} y per pixel (two triangular solves),
               log|det dx/dy| = -height * width * sum(log_scale)
+
+Example (the dense weight and the trained entries):
+
+    >>> import jax, jax.numpy as jnp
+    >>> params = init(jax.random.PRNGKey(0), 3)   # a random rotation, factored
+    >>> isinstance(params, Params), params.lower.shape
+    (True, (3, 3))
+    >>> w = weight(params)                        # W = P L U, (3, 3)
+    >>> bool(jnp.allclose(w @ w.T, jnp.eye(3), atol=1e-5))
+    True
+    >>> mask = free_mask(params)                  # L's strict lower, U's strict upper
+    >>> int(mask.lower.sum()), int(mask.upper.sum()), int(mask.log_scale.sum())
+    (3, 3, 3)
+    >>> bool(jnp.isclose(min_abs_diagonal(params), jnp.exp(params.log_scale).min()))
+    True
 """
 
 from typing import NamedTuple

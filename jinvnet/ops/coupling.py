@@ -3,6 +3,25 @@
 The input x of shape (..., height, width, c) is split along channels into
 x_a = x[..., :c // 2] (passed through) and x_b = x[..., c // 2:] (transformed
 conditioned on x_a by a `conv_net`).
+
+Example (the pieces every coupling op is built from):
+
+    >>> import jax, jax.numpy as jnp
+    >>> split_sizes(5, "coupling")                     # (c // 2, c - c // 2)
+    (2, 3)
+    >>> key = jax.random.PRNGKey(0)
+    >>> params = init(key, 5, outputs_per_channel=2, hidden_channels=8)
+    >>> isinstance(params, Params), params.net.w3.shape   # 2 -> 8 -> 8 -> 2 * 3
+    (True, (3, 3, 8, 6))
+    >>> x = jax.random.normal(jax.random.PRNGKey(1), (4, 6, 6, 5))
+    >>> x_a, x_b = split(params, x, "coupling", 2)
+    >>> x_a.shape, x_b.shape
+    ((4, 6, 6, 2), (4, 6, 6, 3))
+    >>> shift, raw_scale = conditioner_halves(params.net, x_a)   # zero output layer
+    >>> float(jnp.abs(shift).max()), raw_scale.shape
+    (0.0, (4, 6, 6, 3))
+    >>> sum_event(jnp.ones((4, 6, 6, 3))).tolist()      # one log-det per example
+    [108.0, 108.0, 108.0, 108.0]
 """
 
 from typing import NamedTuple

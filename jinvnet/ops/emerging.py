@@ -29,6 +29,22 @@ Each solve is the raster-order back substitution shared with CInC
 2i + j = t (for k = 3; (r + 1) i + j in general) together, and "fast" (default) is
 "rows" for rows of W c <= 1024 entries and "wavefront" otherwise. Free parameters
 for k = 3: 2 (4c^2 + c(c - 1)/2) + c^2 = 10c^2 - c (seed 003 rounds it to 10n^2).
+
+Example (parameter bookkeeping and a fixed solver):
+
+    >>> import jax, jax.numpy as jnp
+    >>> params = init(jax.random.PRNGKey(0), 4)   # Params(conv1x1, causal, anticausal)
+    >>> params.causal.shape, params.anticausal.shape
+    ((3, 3, 4, 4), (3, 3, 4, 4))
+    >>> int(2 * mask(4).sum()) + 4 * 4 == num_parameters(4)
+    True
+    >>> bool((free_mask(params).causal == mask(4)).all())
+    True
+    >>> x = jax.random.normal(jax.random.PRNGKey(1), (2, 8, 8, 4))
+    >>> y, _ = forward(params, x)
+    >>> x_back, _ = with_method("wavefront").inverse(params, y)   # a Block
+    >>> bool(jnp.allclose(x_back, x, atol=1e-4))
+    True
 """
 
 import functools

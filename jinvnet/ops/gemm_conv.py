@@ -24,6 +24,22 @@ side (the k^2 copies are made of min(in, out) channels):
 `jinvnet.ops.conv_net` uses it on the CPU backend for layers with a side of at
 least `MIN_WIDE_CHANNELS` channels, where it measured faster, and XLA's convolution
 elsewhere and on accelerators (docs/benchmarks.md, "Training throughput").
+
+Example (the same numbers as `lax.conv_general_dilated`):
+
+    >>> import jax, jax.numpy as jnp
+    >>> x = jax.random.normal(jax.random.PRNGKey(0), (2, 6, 6, 64))
+    >>> kernel = jax.random.normal(jax.random.PRNGKey(1), (3, 3, 64, 8)) / 24
+    >>> reference = jax.lax.conv_general_dilated(
+    ...     x, kernel, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC"),
+    ...     precision=jax.lax.Precision.HIGHEST)
+    >>> bool(jnp.allclose(conv(x, kernel), reference, atol=1e-4))
+    True
+    >>> preferred(64, 8) == (jax.default_backend() == "cpu")   # a side >= 64, on CPU
+    True
+    >>> with disabled():                  # conv_net then uses XLA's conv (forward mode)
+    ...     preferred(64, 8)
+    False
 """
 
 import contextlib

@@ -18,6 +18,17 @@ reads them sees average pooling; the other 3c channels keep what pooling discard
 (Seed 000's reference scales the average by 1 and has log-det -log 4 per block; the
 orthogonal scaling here keeps the map volume preserving.) The ops have no
 parameters: `forward(x)` and `inverse(y)`.
+
+Example (a doctest):
+
+    >>> import jax, jax.numpy as jnp
+    >>> x = jax.random.normal(jax.random.PRNGKey(0), (2, 4, 4, 3))
+    >>> y, log_det = forward(x)                     # orthogonal: log-det 0
+    >>> averages = x.reshape(2, 2, 2, 2, 2, 3).mean((2, 4))   # of each 2x2 window
+    >>> y.shape, bool(jnp.allclose(y[..., :3], 2 * averages))
+    ((2, 2, 2, 12), True)
+    >>> bool(jnp.allclose(inverse(y)[0], x, atol=1e-6))
+    True
 """
 
 import jax

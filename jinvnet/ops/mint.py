@@ -36,6 +36,39 @@ number: it comes back as NaN, as JAX's failed linear algebra does, or with
 on_failure="raise" the call raises through `checkify` as well.
 Gradients through the inverse use implicit differentiation: the cotangent solve
 J^T u = v runs the same fixed-point iteration on the transposed triangular Jacobian.
+
+Example (the masked convolutions and the fixed-point inverse's variants):
+
+    >>> import jax, jax.numpy as jnp
+    >>> params = init(jax.random.PRNGKey(0), 2, num_groups=3)   # a Params
+    >>> params.w1.shape                           # (k, k, channels, groups * channels)
+    (3, 3, 2, 6)
+    >>> m = conv_mask(3, 2, 6, 2, upper=False)    # lower-triangular in raster order
+    >>> m.shape, float(m[2, 2].sum()), float(m[0, 0].sum())
+    ((3, 3, 2, 6), 0.0, 12.0)
+    >>> x = jax.random.normal(jax.random.PRNGKey(1), (5, 4, 4, 2))
+    >>> y, d = forward_and_diagonal(params, x)   # m(x) and diag(dm/dx) > 0
+    >>> bool((d > 0).all()), diagonal_taps(params.w1, 2).shape
+    (True, (1, 3, 2))
+    >>> h = masked_conv(x, params.w1, channels=2)
+    >>> h.shape
+    (5, 4, 4, 6)
+    >>> x15 = solve_fixed_steps(params, y, num_steps=15).x   # Algorithm 1, 15 steps
+    >>> bool(jnp.allclose(x15, x, atol=1e-5))
+    True
+    >>> result = solve(params, y)                 # an InverseResult
+    >>> x_ok = converged_or_nan(check_converged(result))   # NaN where unconverged
+    >>> bool(jnp.allclose(x_ok, x, atol=1e-5))
+    True
+    >>> x_back, _ = with_options(alpha=0.9).inverse(params, y)   # a Block
+    >>> bool(jnp.allclose(x_back, x, atol=1e-5))
+    True
+    >>> from jax.experimental import checkify     # the same check under jit
+    >>> check = jax.jit(lambda y: checkify_converged(solve(params, y)))
+    >>> checked = checkify.checkify(check)
+    >>> error, _ = checked(y)
+    >>> error.get() is None
+    True
 """
 
 import functools

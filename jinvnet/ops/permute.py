@@ -5,6 +5,16 @@ Params: an integer array `permutation` of shape (channels,).
     forward:  y[..., k] = x[..., permutation[k]]
     inverse:  x[..., permutation[k]] = y[..., k]
     log|det| = 0 both ways.
+
+Example (a doctest):
+
+    >>> import jax.numpy as jnp
+    >>> permutation = reverse(3)
+    >>> permutation.tolist()
+    [2, 1, 0]
+    >>> y, _ = forward(permutation, jnp.arange(3.0).reshape(1, 1, 1, 3))
+    >>> y.ravel().tolist(), inverse(permutation, y)[0].ravel().tolist()
+    ([2.0, 1.0, 0.0], [0.0, 1.0, 2.0])
 """
 
 import chex

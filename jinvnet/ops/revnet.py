@@ -22,6 +22,20 @@ before each: coupling_F([x2, x1]) = [x2, y1], then coupling_G([y1, x2]) = [y1, y
 
 Params: `Params(f, g)`, two `coupling.Params` for c channels. `additive` and
 `affine` (or `block(coupling)`) are the two blocks as `ops.block.Block`s.
+
+Example (random conditioners, so the block is not the identity):
+
+    >>> import jax, jax.numpy as jnp
+    >>> params = init(jax.random.PRNGKey(0), 4, coupling="affine", hidden_channels=8)
+    >>> noise = lambda p: p + 0.1 * jax.random.normal(jax.random.PRNGKey(2), p.shape)
+    >>> params = Params(*jax.tree_util.tree_map(noise, tuple(params)))
+    >>> x = jax.random.normal(jax.random.PRNGKey(1), (2, 4, 4, 4))
+    >>> y, log_det = block("affine").forward(params, x)   # a Block
+    >>> bool(jnp.abs(y - x).max() > 0.01)
+    True
+    >>> x_back, _ = block("affine").inverse(params, y)
+    >>> bool(jnp.allclose(x_back, x, atol=1e-5))
+    True
 """
 
 import functools

@@ -12,6 +12,15 @@ alpha = (1 - s) / (1 + s) in (-1, 1). Elementwise:
 (the inverse solves the quadratic (1 - alpha^2) x^2 - 2 u x + u^2 - alpha^2 = 0 for the
 root on the increasing branch). s = 1 is the identity; s -> 0 approaches a smoothed
 ReLU.
+
+Example (a per-channel slope, as Params by hand):
+
+    >>> import jax.numpy as jnp
+    >>> params = Params(slope=jnp.array([0.5, 2.0]))
+    >>> x = jnp.array([[-1.0, -1.0], [1.0, 1.0]]).reshape(1, 1, 2, 2)
+    >>> y, _ = forward(params, x)
+    >>> bool(jnp.allclose(inverse(params, y)[0], x, atol=1e-6))
+    True
 """
 
 from typing import NamedTuple

@@ -17,6 +17,18 @@ is the identity at initialisation):
               log|det dx/dy| = sum log_sigma
 
 Params: `coupling.Params` (the conditioner network).
+
+Example (at initialisation the prior is N(0, 1), so y2 = z2):
+
+    >>> import jax, jax.numpy as jnp
+    >>> params = init(jax.random.PRNGKey(0), 4, hidden_channels=8)
+    >>> x = jax.random.normal(jax.random.PRNGKey(1), (2, 4, 4, 4))
+    >>> mu, log_sigma = mean_and_log_scale(params, x[..., :2])
+    >>> float(jnp.abs(mu).max()), float(jnp.abs(log_sigma).max())
+    (0.0, 0.0)
+    >>> y, log_det = forward(params, x)
+    >>> bool(jnp.allclose(inverse(params, y)[0], x)), log_det.shape
+    (True, (2,))
 """
 
 import chex
