@@ -11,6 +11,15 @@ class Logit(OpBijector):
     p = alpha + (1 - 2 alpha)(x + 1/2); the inverse is p = sigmoid(y),
     x = (p - alpha) / (1 - 2 alpha) - 1/2 (`jinvnet.ops.logit`). Event shape
     (height, width, channels).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jinvnet import ops
+      >>> bijector = Logit(ops.logit.init(alpha=1e-6))
+      >>> x = jnp.linspace(-0.4, 0.4, 4).reshape(1, 2, 2, 1)
+      >>> y, log_det = bijector.forward_and_log_det(x)
+      >>> bool(jnp.allclose(bijector.inverse(y), x, atol=1e-6)), log_det.shape
+      (True, (1,))
     """
 
     def __init__(self, params: logit.Params):

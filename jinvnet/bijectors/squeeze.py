@@ -9,6 +9,13 @@ class Squeeze(OpBijector):
 
     y[i, j, (2a + b) c + k] = x[2i + a, 2j + b, k] (`jinvnet.ops.squeeze`).
     `distrax.Inverse(Squeeze())` unsqueezes.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> x = jnp.arange(16.0).reshape(1, 4, 4, 1)
+      >>> y = Squeeze().forward(x)
+      >>> y.shape, bool((Squeeze().inverse(y) == x).all())
+      ((1, 2, 2, 4), True)
     """
 
     def __init__(self):
