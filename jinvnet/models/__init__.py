@@ -5,16 +5,21 @@ Every flow module's `__call__(x)` returns a distrax bijector (data to latent). A
 (ActNorm); at `apply`, only its shape matters. Parameters take the dtype of `x`,
 which must be float32 or float64: float16 and bfloat16 inputs raise a ValueError
 (keep the flow in float32 under mixed precision).
+
+The multi-scale flows of seed 001 are `glow`, `emerging`, `cinc` and `cinc_quad`
+(factories of `MultiScaleFlow`, defined in `jinvnet.models.multiscale`); the
+layers they are built from live in modules named after their classes
+(`cinc_conv.CInCConv`, `emerging_conv.EmergingConv`, `conv1x1.Conv1x1LU`, ...).
 """
 
 from jinvnet.models.actnorm import ActNorm
-from jinvnet.models.cinc import CInCConv
+from jinvnet.models.cinc_conv import CInCConv
 from jinvnet.models.conv1x1 import Conv1x1, Conv1x1LU
 from jinvnet.models.coupling import AdditiveCoupling, AffineCoupling, QuadCoupling
 from jinvnet.models.density import FlowDensity, standard_normal
 from jinvnet.models.diagonal_base import DiagonalGaussianBase
 from jinvnet.models.downsampling import Checkerboard, IAvgPool2d
-from jinvnet.models.emerging import EmergingConv
+from jinvnet.models.emerging_conv import EmergingConv
 from jinvnet.models.fft_conv import FFTConv
 from jinvnet.models.iconvnet import IConvNet, iconvnet_flow, invertible_features
 from jinvnet.models.irevnet import IRevNet, IRevNetClassifier
@@ -25,7 +30,7 @@ from jinvnet.models.mintnet import (
     mintnet,
     mintnet_preset,
 )
-from jinvnet.models.multiscale import MultiScaleFlow
+from jinvnet.models.multiscale import MultiScaleFlow, cinc, cinc_quad, emerging, glow
 from jinvnet.models.parameter_count import count_params, free_param_count
 from jinvnet.models.reshaping import Logit, Permute, SneakyReLU, Squeeze
 from jinvnet.models.sampling import sample
@@ -68,10 +73,14 @@ __all__ = [
     "SplitPrior",
     "Squeeze",
     "VariationalDequantization",
+    "cinc",
+    "cinc_quad",
     "count_params",
+    "emerging",
     "free_param_count",
     "iconvnet_flow",
     "invertible_features",
+    "glow",
     "glow_step",
     "mint_block",
     "mintnet",

@@ -1,4 +1,21 @@
-"""Flax modules for additive, affine and quad coupling layers."""
+"""Flax modules for additive, affine and quad coupling layers.
+
+Example (a doctest): every coupling is the identity at initialisation, up to the
+affine ones' constant scale sigmoid(2).
+
+    >>> import jax, jax.numpy as jnp
+    >>> x = jax.random.normal(jax.random.PRNGKey(0), (2, 4, 4, 8))
+    >>> for layer in (AdditiveCoupling(hidden_channels=8),
+    ...               AffineCoupling(hidden_channels=8, min_scale=0.1),
+    ...               QuadCoupling(hidden_channels=8)):
+    ...     bijector = layer.apply(layer.init(jax.random.PRNGKey(1), x), x)
+    ...     y = bijector.forward(x)
+    ...     print(bool(jnp.allclose(y[..., :2], x[..., :2])),
+    ...           bool(jnp.allclose(bijector.inverse(y), x, atol=1e-5)))
+    True True
+    True True
+    True True
+"""
 
 import functools
 from types import ModuleType

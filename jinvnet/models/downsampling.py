@@ -1,6 +1,18 @@
 """Flax wrappers for invertible downsampling (seed 000): checkerboard and iAvgPool2d.
 
 i-RevNet's downsampling is the 2x2 space to depth of `Squeeze` (same ordering).
+
+
+Example (a doctest):
+
+    >>> import jax, jax.numpy as jnp
+    >>> x = jax.random.normal(jax.random.PRNGKey(0), (2, 4, 4, 3))
+    >>> for layer in (Checkerboard(), IAvgPool2d()):
+    ...     bijector = layer.apply(layer.init(jax.random.PRNGKey(1), x), x)
+    ...     y = bijector.forward(x)
+    ...     print(y.shape, bool(jnp.allclose(bijector.inverse(y), x, atol=1e-6)))
+    (2, 2, 2, 12) True
+    (2, 2, 2, 12) True
 """
 
 import distrax

@@ -7,6 +7,24 @@ MNIST 20 paired blocks with K = 45 groups, CIFAR-10 16 blocks with K = 85 and
 ImageNet 32x32 21 blocks with K = 85; for classification, 19 blocks with K = 1
 on inputs zero-padded to 16 channels; always 3x3 kernels and 2 squeezes placed
 after every num_blocks // 3 blocks (numbers from the authors' configurations).
+
+Example (a doctest):
+
+    >>> import jax, jax.numpy as jnp
+    >>> x = jax.random.uniform(jax.random.PRNGKey(0), (2, 8, 8, 1)) - 0.5
+    >>> layer = MintLayer(num_groups=2, upper=True)
+    >>> bijector = layer.apply(layer.init(jax.random.PRNGKey(1), x), x)
+    >>> bool(jnp.allclose(bijector.inverse(bijector.forward(x)), x, atol=1e-5))
+    True
+    >>> block = mint_block(num_groups=2, alpha=0.9)   # lower, then upper
+    >>> bijector = block.apply(block.init(jax.random.PRNGKey(2), x), x)
+    >>> bool(jnp.allclose(bijector.inverse(bijector.forward(x)), x, atol=1e-5))
+    True
+    >>> flow = mintnet_preset("smoke")               # PRESETS["smoke"]
+    >>> variables = flow.init(jax.random.PRNGKey(3), x)
+    >>> classifier = MintNetClassifier(num_blocks=2)
+    >>> classifier.apply(classifier.init(jax.random.PRNGKey(4), x), x).shape
+    (2, 10)
 """
 
 import functools

@@ -1,4 +1,23 @@
-"""Composes bijector-returning Flax modules in order into one `distrax.Chain`."""
+"""Composes bijector-returning Flax modules in order into one `distrax.Chain`.
+
+Example (a doctest): `Sequential` chains layers; a module of one's own that
+builds several layers passes them data with `propagate`, as `Sequential` does.
+
+    >>> import distrax, flax.linen as nn, jax, jax.numpy as jnp
+    >>> from jinvnet.models import ActNorm, Conv1x1LU
+    >>> class NormThenMix(nn.Module):
+    ...     @nn.compact
+    ...     def __call__(self, x):
+    ...         norm = ActNorm()(x)
+    ...         mix = Conv1x1LU()(propagate(self, norm, x))  # data at init
+    ...         return distrax.Chain([mix, norm])
+    >>> x = 5.0 + jax.random.normal(jax.random.PRNGKey(0), (16, 4, 4, 3))
+    >>> for flow in (NormThenMix(), Sequential([ActNorm(), Conv1x1LU()])):
+    ...     bijector = flow.apply(flow.init(jax.random.PRNGKey(1), x), x)
+    ...     print(round(float(bijector.forward(x).mean()), 4) == 0.0)
+    True
+    True
+"""
 
 from typing import Sequence
 

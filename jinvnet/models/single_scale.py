@@ -3,6 +3,20 @@
 The multi-scale Glow of the paper (L levels of squeeze, K steps, split) is
 `models.multiscale.glow`; this module holds its step, `glow_step`, and
 `single_scale_glow`, K steps at one resolution for small images.
+
+Example (a doctest):
+
+    >>> import jax, jax.numpy as jnp
+    >>> from jinvnet.models import FlowDensity
+    >>> x = jax.random.normal(jax.random.PRNGKey(0), (4, 4, 4, 2))
+    >>> step = glow_step(conv="lu", coupling="additive", hidden_channels=8)
+    >>> bijector = step.apply(step.init(jax.random.PRNGKey(1), x), x)
+    >>> bool(jnp.allclose(bijector.inverse(bijector.forward(x)), x, atol=1e-5))
+    True
+    >>> model = FlowDensity(single_scale_glow(num_steps=2, hidden_channels=8))
+    >>> density = model.apply(model.init(jax.random.PRNGKey(2), x), x)
+    >>> density.log_prob(x).shape
+    (4,)
 """
 
 import flax.linen as nn

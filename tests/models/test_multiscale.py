@@ -132,6 +132,24 @@ def test_presets_set_architecture():
     )
 
 
+@pytest.mark.parametrize(
+    "name, conv, coupling",
+    [
+        ("glow", "1x1", "affine"),
+        ("emerging", "emerging", "affine"),
+        ("cinc", "cinc", "affine"),
+        ("cinc_quad", "cinc", "quad"),
+    ],
+)
+def test_presets_are_the_package_level_names(name, conv, coupling):
+    """`models.cinc` is the multi-scale preset (its layer lives in cinc_conv)."""
+    preset = getattr(models, name)
+    assert preset is getattr(multiscale, name)
+    flow = preset(num_levels=2)
+    assert isinstance(flow, models.MultiScaleFlow)
+    assert (flow.num_levels, flow.conv, flow.coupling) == (2, conv, coupling)
+
+
 def test_raises_if_height_not_divisible():
     with pytest.raises(ValueError, match="height .* must be divisible by 4, got 6"):
         _tiny().init(jax.random.PRNGKey(0), jnp.zeros((1, 6, 8, 3)))
