@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jinvnet import bijectors, diagnostics
+from jinvnet import bijectors, diagnostics, ops
 from jinvnet.ops import reversible_stack, revnet
 from tests.contract import perturb
 
@@ -97,6 +97,37 @@ def test_power_iteration_matches_dense_singular_values():
         )
         np.testing.assert_allclose(forward[0], singular_values.max(), rtol=1e-6)
         np.testing.assert_allclose(inverse[0], 1.0 / singular_values.min(), rtol=1e-6)
+
+
+def test_power_iteration_through_wide_coupling_networks():
+    """Coupling nets >= 64 channels wide use the GEMM convolution on CPU, which has
+    no forward-mode rule; the estimate still runs and matches the dense SVD (the
+    Jacobian by reverse mode, which the GEMM convolution has)."""
+    with jax.enable_x64(True):
+        key = jax.random.PRNGKey(0)
+        params = ops.affine_coupling.init(key, 4, hidden_channels=64, dtype=jnp.float64)
+        params = perturb(params, jax.random.PRNGKey(1), 0.1)
+        bij = bijectors.AffineCoupling(params)
+        x = jax.random.normal(jax.random.PRNGKey(2), (1, 3, 3, 4), jnp.float64)
+        flat = lambda f, at: lambda v: f(v.reshape(at.shape)).reshape(-1)  # noqa: E731
+        singular_values = {
+            name: np.linalg.svd(
+                np.asarray(jax.jacrev(flat(f, at))(at.reshape(-1))), compute_uv=False
+            )
+            for name, f, at in (
+                ("forward", bij.forward, x),
+                ("inverse", bij.inverse, bij.forward(x)),
+            )
+        }
+        forward, inverse = diagnostics.lipschitz_estimates(
+            bij, x, jax.random.PRNGKey(3), num_iterations=300
+        )
+        np.testing.assert_allclose(
+            forward[0], singular_values["forward"].max(), rtol=1e-5
+        )
+        np.testing.assert_allclose(
+            inverse[0], singular_values["inverse"].max(), rtol=1e-5
+        )
 
 
 def test_power_iteration_is_per_example():
