@@ -36,20 +36,7 @@ def _example_source(module) -> str:
     return "\n".join(example.source for test in tests for example in test.examples)
 
 
-# Packages whose examples are still being written (issue 14): strict, so the mark
-# has to go when a package is complete.
-_INCOMPLETE = ("train",)
-
-
-@pytest.mark.parametrize(
-    "package",
-    [
-        pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="incomplete"))
-        if p in _INCOMPLETE
-        else p
-        for p in _PACKAGES
-    ],
-)
+@pytest.mark.parametrize("package", _PACKAGES)
 def test_every_public_name_is_used_in_an_example(package):
     missing = []
     for module in _modules(package):

@@ -17,6 +17,32 @@ abandoned coroutines "was never awaited" warnings when the interpreter exits;
 those reports say nothing about the data and are dropped (a `sys.unraisablehook`
 wrapper and a warnings filter installed by the first restore), so that the
 `CheckpointError` is what a user sees.
+
+
+Example (a doctest): save a state, restore it into a fresh one.
+
+    >>> import tempfile, jax, jax.numpy as jnp, optax
+    >>> from jinvnet.train.step import TrainState
+    >>> variables = {"params": {"w": jnp.arange(3.0)}}
+    >>> state = TrainState.create(variables, optax.sgd(0.1), jax.random.PRNGKey(0),
+    ...                           ema=False)
+    >>> checkpoints = Checkpointer(tempfile.mkdtemp(), fingerprint={"model": "demo"})
+    >>> checkpoints.save(state.replace(step=jnp.array(7)), {"epoch": 1}, {"loss": 1.5})
+    >>> checkpoints.latest_step(), checkpoints.all_steps()
+    (7, [7])
+    >>> like = state.replace(params={"w": jnp.zeros(3)})
+    >>> restored, position = checkpoints.restore(like)
+    >>> restored.params["w"].tolist(), int(restored.step), position
+    ([0.0, 1.0, 2.0], 7, {'epoch': 1})
+    >>> checkpoints.close()
+    >>> other = Checkpointer(checkpoints.directory, fingerprint={"model": "other"})
+    >>> try:                                   # another model's checkpoint: loud
+    ...     other.restore(like)
+    ... except CheckpointError as error:
+    ...     print("refused")
+    refused
+    >>> issubclass(CheckpointSaveError, CheckpointError)   # a failed write
+    True
 """
 
 import json

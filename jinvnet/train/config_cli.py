@@ -15,6 +15,29 @@ field takes the text as it is, a tuple field takes `"(1.0, 0.7)"` or the flag
 repeated). Named configs list every argument of their model factory
 (`configs.model_kwargs`), so `--config.model.kwargs.<argument>=<value>` works for
 all of them.
+
+Example (a doctest):
+
+    >>> config = parse_config(["--config=digits_glow", "--config.train.num_steps=5"],
+    ...                       default="mnist5k_cinc")
+    >>> config.data.name, config.train.num_steps
+    ('digits', 5)
+    >>> argv = ["--config", "digits_glow", "--config.seed=3"]
+    >>> has_config_argument(argv), config_name(argv, default="mnist5k_cinc")
+    (True, 'digits_glow')
+    >>> expand_name("digits_glow").endswith("configs.py:digits_glow")
+    True
+    >>> try:
+    ...     config_or_exit(["--config.train.num_stesp=5"], default="digits_glow")
+    ... except SystemExit as error:
+    ...     print(str(error).split(";")[0])
+    --config.<field>: no field 'num_stesp' in this config
+    >>> import tempfile                             # an experiment's configs/ folder
+    >>> folder = tempfile.mkdtemp()
+    >>> for name in ("quick.py", "default.py", "_shared.py"):
+    ...     open(os.path.join(folder, name), "w").close()
+    >>> config_names(folder)
+    ['default', 'quick']
 """
 
 import argparse

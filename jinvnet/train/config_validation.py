@@ -4,6 +4,19 @@
 `checkpoint_every`, a negative `num_steps`, an unknown optimiser) stops the run
 with a `ValueError` naming the field, what it must be and what it got, instead of
 a `ZeroDivisionError` mid-run or a run that silently trains nothing.
+
+
+Example (a doctest):
+
+    >>> from jinvnet.train import configs
+    >>> config = configs.base()
+    >>> validate_config(config)                       # the defaults are valid
+    >>> config.train.batch_size = 0
+    >>> try:
+    ...     validate_config(config)
+    ... except ValueError as error:
+    ...     print(str(error).split(";")[0])
+    train.batch_size must be a positive integer, got 0
 """
 
 import math

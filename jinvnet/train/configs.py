@@ -10,6 +10,26 @@ which is what the CLI's `--config=mnist5k_cinc` expands to (`train.config_cli`).
 A config's `model.kwargs` lists every keyword argument of its factory, with the
 factory's default where the config does not set it (`complete_model_kwargs`), so
 that each can be overridden on the command line and is shown by `--show_config`.
+
+
+Example (a doctest):
+
+    >>> config = get_config("mnist5k_cinc")         # the README main job
+    >>> config.model.factory, config.train.num_steps, config.optim.learning_rate
+    ('multiscale.cinc', 1800, 0.006)
+    >>> base().train.batch_size                      # every other field's default
+    64
+    >>> resolve_factory("multiscale.glow").__name__, resolve_factory("nope")
+    ('glow', None)
+    >>> model_kwargs("single_scale_glow", {"num_steps": 2}).to_dict()
+    {'coupling': 'affine', 'hidden_channels': 64, 'num_steps': 2}
+    >>> full_model_fields({"factory": "glow_step", "kwargs": {"conv": "lu"}})["kwargs"]
+    {'conv': 'lu', 'coupling': 'affine', 'hidden_channels': 64}
+    >>> config.model.factory = "glow_step"             # changed after get_config
+    >>> config.model.kwargs = {"hidden_channels": 8}
+    >>> complete_model_kwargs(config)
+    >>> config.model.kwargs.to_dict()
+    {'conv': 'lu', 'coupling': 'affine', 'hidden_channels': 8}
 """
 
 import importlib

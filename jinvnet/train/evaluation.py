@@ -12,6 +12,34 @@ per-pixel categorical baseline, after writing to `workdir`/eval/:
     summary.json        everything returned
 
 The CLI runs it with `python -m jinvnet.train --workdir=runs/x --eval_only`.
+
+
+Example (a doctest): train two steps, then evaluate the run from disk.
+
+    >>> import tempfile
+    >>> from jinvnet.train import configs, loop
+    >>> config = configs.get_config("digits_glow_single")
+    >>> config.model.kwargs.num_steps = 1
+    >>> config.train.num_steps, config.train.checkpoint_every = 2, 1
+    >>> config.train.batch_size, config.train.figures = 16, False
+    >>> config.train.sample_check_draws, config.train.num_samples = 16, 16
+    >>> workdir = tempfile.mkdtemp()
+    >>> _ = loop.train_and_evaluate(config, workdir, progress=False)
+    >>> best_step(workdir, [1, 2]) in (1, 2)        # the lower test loss
+    True
+    >>> dataset = loop.load_dataset(config)
+    >>> model, variables, step = restore_variables(config, workdir, dataset, step=2)
+    >>> step
+    2
+    >>> test = dataset.test.get(np.arange(4))["image"]
+    >>> interpolation_grid(model, variables, test, dataset.num_bins, 5).shape  # 2 x 5
+    (10, 8, 8, 1)
+    >>> path = f"{workdir}/interpolation.png"
+    >>> save_interpolation(model, variables, dataset, path, pairs=1) == path
+    True
+    >>> summary = evaluate_run(config, workdir, step=2, interpolation_pairs=1)
+    >>> summary["step"], "bits_per_dim" in summary["test"]
+    (2, True)
 """
 
 import json

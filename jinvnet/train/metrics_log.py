@@ -11,6 +11,17 @@ run that was interrupted) are dropped from the file, and TensorBoard is told to
 hide that run's later events (tensorboardX's `purge_step`), so that every step
 appears once. In a multi-process run every process keeps the records and only
 process 0 writes them.
+
+Example (a doctest):
+
+    >>> import json, os, tempfile
+    >>> workdir = tempfile.mkdtemp()
+    >>> log = MetricsLog(workdir, tensorboard=False)
+    >>> log.write(10, "train", {"loss": 2.5})
+    >>> log.close()
+    >>> with open(os.path.join(workdir, "metrics.jsonl")) as f:
+    ...     json.loads(f.readline())
+    {'step': 10, 'split': 'train', 'loss': 2.5}
 """
 
 import importlib

@@ -1,4 +1,17 @@
-"""optax optimiser chains: gradient clipping, Adam/Adamax, warm-up, decay."""
+"""optax optimiser chains: gradient clipping, Adam/Adamax, warm-up, decay.
+
+Example (a doctest):
+
+    >>> from jinvnet.train import configs
+    >>> config = configs.base().optim
+    >>> config.warmup_steps, config.decay, config.learning_rate = 10, "cosine", 1e-3
+    >>> schedule = learning_rate_schedule(config, num_steps=100)
+    >>> [round(float(schedule(s)), 6) for s in (0, 5, 10, 100)]   # warm-up, cosine
+    [0.0, 0.0005, 0.001, 0.0]
+    >>> optimizer = make_optimizer(config, num_steps=100)   # clip, then Adam
+    >>> type(optimizer).__name__
+    'GradientTransformationExtraArgs'
+"""
 
 import ml_collections
 import optax

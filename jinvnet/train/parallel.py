@@ -7,6 +7,19 @@ GPUs/TPU cores, and across hosts: call `jax.distributed.initialize()` first on
 every host (it reads the coordinator from the cluster environment on TPU pods and
 SLURM), then each host feeds its own slice of the global batch (`BatchIterator`
 does this per `jax.process_index()`) and `shard_batch` assembles the global array.
+
+Example (a doctest): on one CPU the mesh has one device.
+
+    >>> import jax, numpy as np
+    >>> mesh = data_mesh()
+    >>> mesh.axis_names, mesh.devices.size == jax.device_count()
+    (('data',), True)
+    >>> tuple(replicated(mesh).spec), tuple(batch_sharded(mesh).spec)
+    ((), ('data',))
+    >>> params = replicate({"w": np.ones(3)}, mesh)
+    >>> batch = shard_batch({"image": np.zeros((4, 2, 2, 1))}, mesh)
+    >>> params["w"].sharding == replicated(mesh), batch["image"].shape
+    (True, (4, 2, 2, 1))
 """
 
 import jax

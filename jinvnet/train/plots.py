@@ -1,6 +1,18 @@
 """PNG figures of a run: image grids, reconstructions and the loss curve.
 
 Figures are drawn on matplotlib's Agg canvas directly, so no global backend is set.
+
+Example (a doctest):
+
+    >>> import os, tempfile, numpy as np
+    >>> folder = tempfile.mkdtemp()
+    >>> images = np.random.default_rng(0).uniform(-0.5, 0.5, (16, 8, 8, 1))
+    >>> save_image_grid(images, os.path.join(folder, "grid.png"), title="samples")
+    >>> save_reconstructions(images[:4], images[:4], os.path.join(folder, "rec.png"))
+    >>> records = [{"step": s, "split": "train", "loss": 3.0 / s} for s in (1, 2, 3)]
+    >>> save_loss_curve(records, os.path.join(folder, "loss.png"))
+    >>> sorted(os.listdir(folder))
+    ['grid.png', 'loss.png', 'rec.png']
 """
 
 import math

@@ -12,6 +12,24 @@ the sample is then inf/NaN, or finite but far from anything f maps back to T z.
 and `inverse_lipschitz` estimates the local Lipschitz constant of g at f(x) for
 test images (`diagnostics.lipschitz_estimates`). The trainer writes these to
 summary.json and warns when any count is non-zero.
+
+
+Example (a doctest): f(x) = 3 x, so samples are z / 3 and the inverse's Lipschitz
+constant is 1/3.
+
+    >>> import distrax, jax, jax.numpy as jnp
+    >>> triple = distrax.Block(distrax.ScalarAffine(shift=0.0, scale=3.0), ndims=3)
+    >>> check = check_samples(triple, (4, 4, 1), jax.random.PRNGKey(0), 0.7,
+    ...                       num_draws=64, keep=8)
+    >>> isinstance(check, SampleCheck), check.nonfinite, check.unstable
+    (True, 0, 0)
+    >>> check.images.shape                          # the first `keep` samples
+    (8, 4, 4, 1)
+    >>> check.warning() is None                     # nothing to report
+    True
+    >>> x = jax.random.normal(jax.random.PRNGKey(1), (2, 4, 4, 1))
+    >>> round(inverse_lipschitz(triple, x, jax.random.PRNGKey(2)), 4)
+    0.3333
 """
 
 import dataclasses

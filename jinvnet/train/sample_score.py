@@ -16,6 +16,34 @@ it was trained on; non-finite samples count as not confident.
 `packaged(name)` loads the classifier that ships with jinvnet for an embedded dataset
 ("mnist5k", "digits"); `experiments/sample_score/train_classifiers.py` rebuilds them
 with `train_classifier`.
+
+
+Example (a doctest): the shipped digits classifier on the test digits, and a tiny
+classifier trained, saved and loaded again.
+
+    >>> import os, tempfile, jax
+    >>> digits = data.datasets.digits()
+    >>> classifier = packaged("digits", digits.image_shape, digits.num_bins)
+    >>> isinstance(classifier, Classifier), os.path.exists(packaged_path("digits"))
+    (True, True)
+    >>> test = digits.test.get(np.arange(len(digits.test)))
+    >>> result = score(classifier.pixel_probabilities(test["image"]))   # SampleScore
+    >>> result.num_images, result.confident, len(result.label_counts)
+    (297, 273, 10)
+    >>> score(np.array([[0.95, 0.05], [0.5, 0.5]])).confident   # only the first
+    1
+    >>> round(fit_temperature(np.array([[2.0, 0.0], [0.0, 2.0], [2.0, 0.0]]),
+    ...                       np.array([0, 1, 1])), 3)        # one of three wrong
+    2.885
+    >>> train = digits.train.get(np.arange(200))
+    >>> small = train_classifier(train["image"], train["label"], 17,
+    ...                          key=jax.random.PRNGKey(0), num_steps=20)
+    >>> isinstance(small.module(), DigitClassifier)
+    True
+    >>> path = os.path.join(tempfile.mkdtemp(), "small.npz")
+    >>> save(small, path)
+    >>> load(path).temperature == small.temperature
+    True
 """
 
 import dataclasses

@@ -1,4 +1,32 @@
-"""The train state and the generic, data-parallel train and evaluation steps."""
+"""The train state and the generic, data-parallel train and evaluation steps.
+
+Example (a doctest): the step `fit` and `train_and_evaluate` run, by hand.
+
+    >>> import jax, jax.numpy as jnp, optax
+    >>> from jinvnet import models
+    >>> from jinvnet.train import parallel
+    >>> from jinvnet.train.objectives import Objective
+    >>> model = models.FlowDensity(models.single_scale_glow(num_steps=1,
+    ...                                                     hidden_channels=8))
+    >>> x = jax.random.uniform(jax.random.PRNGKey(0), (8, 4, 4, 1)) - 0.5
+    >>> variables = model.init(jax.random.PRNGKey(1), x)
+    >>> optimizer, objective = optax.adam(1e-3), Objective("density", num_bins=256)
+    >>> state = TrainState.create(variables, optimizer, jax.random.PRNGKey(2), ema=True)
+    >>> mesh = parallel.data_mesh()
+    >>> train_step = make_train_step(model, objective, optimizer, mesh, ema_decay=0.9)
+    >>> batch = {"image": x}
+    >>> state, metrics = train_step(state, batch)
+    >>> int(state.step), sorted(metrics)[:2]
+    (1, ['bits_per_dim', 'grad_norm'])
+    >>> loss_fn = mean_loss(model, objective, state.constants, batch, None)
+    >>> loss, _ = loss_fn(state.params)             # what the step differentiates
+    >>> eval_step = make_eval_step(model, objective, mesh)
+    >>> sums = eval_step(state.variables(), {**batch, "mask": jnp.ones(8)})
+    >>> bool(jnp.isclose(sums["loss"] / sums["count"], loss, rtol=1e-5))
+    True
+    >>> float(ema_warmup_decay(0.999, jnp.array(1)))   # (1 + 1) / (10 + 1)
+    0.1818181872367859
+"""
 
 from typing import Any, Callable
 
