@@ -8,23 +8,12 @@ python -m experiments.stability.main --quick --output_dir /tmp/smoke
 
 import os
 
+from experiments import _cli
 from experiments.stability import experiment
-from jinvnet.train import config_cli
 
 CONFIGS_DIR = os.path.join(os.path.dirname(__file__), "configs")
 
-
-def main(argv: list[str] | None = None) -> list[dict]:
-    parser = config_cli.experiment_parser(__doc__, CONFIGS_DIR)
-    parser.add_argument("--output_dir", required=True, help="results.json, *.png")
-    parser.add_argument("--quick", action="store_true", help="same as --config=quick")
-    args, config = config_cli.parse_experiment_args(
-        parser, argv, configs_dir=CONFIGS_DIR
-    )
-    rows = experiment.run(config, args.output_dir)
-    print(experiment.table(rows))
-    return rows
-
+main = _cli.benchmark_main(__doc__, CONFIGS_DIR, experiment.run, experiment.table)
 
 if __name__ == "__main__":
     main()

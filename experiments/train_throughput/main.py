@@ -13,24 +13,14 @@ python -m experiments.train_throughput.main --config.models=glow \
 
 import os
 
+from experiments import _cli
 from experiments.train_throughput import benchmark
-from jinvnet.train import config_cli
 
 CONFIGS_DIR = os.path.join(os.path.dirname(__file__), "configs")
 
-
-def main(argv: list[str] | None = None) -> list[dict]:
-    """Parses the flags and config, runs every preset in one process, prints a table."""
-    parser = config_cli.experiment_parser(__doc__, CONFIGS_DIR)
-    parser.add_argument("--output_dir", default=None, help="where results.json goes")
-    parser.add_argument("--quick", action="store_true", help="same as --config=quick")
-    args, config = config_cli.parse_experiment_args(
-        parser, argv, configs_dir=CONFIGS_DIR
-    )
-    rows = benchmark.run(config, args.output_dir)
-    print(benchmark.table(rows))
-    return rows
-
+main = _cli.benchmark_main(
+    __doc__, CONFIGS_DIR, benchmark.run, benchmark.table, output_dir_required=False
+)
 
 if __name__ == "__main__":
     main()
