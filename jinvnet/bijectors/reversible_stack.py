@@ -24,6 +24,8 @@ class ReversibleStack(OpBijector):
         (`ops.reversible_stack.init`).
       block: the block, e.g. `ops.revnet.additive` or `ops.irevnet.block`.
       memory_saving: recompute instead of storing activations (default True).
+      unroll: blocks per iteration of the compiled loop (default 1; see
+        `ops.reversible_stack.forward`).
 
     Examples:
       >>> import jax, jax.numpy as jnp
@@ -38,14 +40,23 @@ class ReversibleStack(OpBijector):
     """
 
     def __init__(
-        self, params: chex.ArrayTree, *, block: Block, memory_saving: bool = True
+        self,
+        params: chex.ArrayTree,
+        *,
+        block: Block,
+        memory_saving: bool = True,
+        unroll: int = 1,
     ):
         op = Block(
             functools.partial(
-                reversible_stack.forward, block, memory_saving=memory_saving
+                reversible_stack.forward,
+                block,
+                memory_saving=memory_saving,
+                unroll=unroll,
             ),
-            functools.partial(reversible_stack.inverse, block),
+            functools.partial(reversible_stack.inverse, block, unroll=unroll),
         )
         super().__init__(op, params, is_constant_jacobian=False)
         self.block = block
         self.memory_saving = memory_saving
+        self.unroll = unroll

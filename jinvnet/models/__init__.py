@@ -34,6 +34,7 @@ from jinvnet.models.multiscale import MultiScaleFlow, cinc, cinc_quad, emerging,
 from jinvnet.models.parameter_count import count_params, free_param_count
 from jinvnet.models.reshaping import Logit, Permute, SneakyReLU, Squeeze
 from jinvnet.models.sampling import sample
+from jinvnet.models.scanned_steps import ScannedSteps
 from jinvnet.models.sequential import Sequential, propagate
 from jinvnet.models.single_scale import glow_step, single_scale_glow
 from jinvnet.models.split import ActOnChannels, SplitPrior
@@ -68,6 +69,7 @@ __all__ = [
     "MultiScaleFlow",
     "Permute",
     "QuadCoupling",
+    "ScannedSteps",
     "Sequential",
     "SneakyReLU",
     "SplitPrior",

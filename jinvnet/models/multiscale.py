@@ -35,6 +35,7 @@ Example (a doctest): the four presets of seed 001's tables, at toy sizes.
     cinc_quad (2,)
 """
 
+import functools
 from typing import Any
 
 import distrax
@@ -50,6 +51,7 @@ from jinvnet.models.diagonal_base import DiagonalGaussianBase
 from jinvnet.models.emerging_conv import EmergingConv
 from jinvnet.models.fft_conv import FFTConv
 from jinvnet.models.reshaping import Logit, Squeeze
+from jinvnet.models.scanned_steps import ScannedSteps
 from jinvnet.models.sequential import Sequential, propagate
 from jinvnet.models.split import ActOnChannels, SplitPrior
 from jinvnet.ops import cinc as cinc_op
@@ -139,6 +141,8 @@ class _Level(nn.Module):
     coupling_min_scale: float
     coupling_init: str
     split_prior: bool = True
+    scan_steps: bool = False
+    scan_unroll: int = 1
 
     @nn.compact
     def __call__(self, x: jax.Array) -> distrax.Bijector:
@@ -151,7 +155,17 @@ class _Level(nn.Module):
             coupling_init=self.coupling_init,
         )
         layers = [Squeeze()]
-        layers += [_Step(**step, name=f"step{d}") for d in range(self.steps_per_level)]
+        if self.scan_steps:
+            make_step = functools.partial(_Step, **step)
+            layers.append(
+                ScannedSteps(
+                    make_step, self.steps_per_level, self.scan_unroll, name="steps"
+                )
+            )
+        else:
+            layers += [
+                _Step(**step, name=f"step{d}") for d in range(self.steps_per_level)
+            ]
         if self.level + 1 < self.num_levels:
             kept = 2 * x.shape[-1]  # half of the 4c channels after the squeeze
             later = _Level(
@@ -160,6 +174,8 @@ class _Level(nn.Module):
                 steps_per_level=self.steps_per_level,
                 prior_hidden_channels=self.prior_hidden_channels,
                 split_prior=self.split_prior,
+                scan_steps=self.scan_steps,
+                scan_unroll=self.scan_unroll,
                 name="next_level",
                 **step,
             )
@@ -218,6 +234,12 @@ class MultiScaleFlow(nn.Module):
         PyTorch's default U(+-1 / sqrt(fan_in)) for weights and biases (normflows'
         Glow), which trains the mnist5k recipe to a better likelihood
         (docs/results.md).
+      scan_steps: if True, each level's D steps run as one `lax.scan` over their
+        stacked parameters (`ScannedSteps`): XLA compiles one step instead of D,
+        at the price of step time on some backends (docs/benchmarks.md, "Compile
+        time"); False (default) writes the steps out. The two store parameters in
+        different layouts.
+      scan_unroll: with `scan_steps`, steps per iteration of the loop (default 1).
 
     Examples:
       >>> import jax, jax.numpy as jnp
@@ -242,6 +264,8 @@ class MultiScaleFlow(nn.Module):
     learned_base: bool = False
     split_prior: bool = True
     coupling_init: str = "he_normal"
+    scan_steps: bool = False
+    scan_unroll: int = 1
 
     @nn.compact
     def __call__(self, x: jax.Array) -> distrax.Bijector:
@@ -264,6 +288,8 @@ class MultiScaleFlow(nn.Module):
             coupling_min_scale=self.coupling_min_scale,
             coupling_init=self.coupling_init,
             split_prior=self.split_prior,
+            scan_steps=self.scan_steps,
+            scan_unroll=self.scan_unroll,
             name="level0",
         )(x)
         chain = [levels, *preprocessing]  # distrax applies the last one first
@@ -293,7 +319,8 @@ def _check_config(flow: MultiScaleFlow, x: Any) -> None:
             f"{name}: coupling_init must be one of {HIDDEN_INITS}, got "
             f"{flow.coupling_init!r}"
         )
-    for what in ("learned_base", "split_prior"):
+    _validation.check_positive_int(flow.scan_unroll, name, "scan_unroll")
+    for what in ("learned_base", "split_prior", "scan_steps"):
         if not isinstance(getattr(flow, what), bool):
             raise ValueError(
                 f"{name}: {what} must be True or False, got {getattr(flow, what)!r}"
@@ -327,6 +354,8 @@ def _preset(name: str, conv: str, coupling: str, summary: str):
         learned_base: bool = False,
         split_prior: bool = True,
         coupling_init: str = "he_normal",
+        scan_steps: bool = False,
+        scan_unroll: int = 1,
     ) -> MultiScaleFlow:
         return MultiScaleFlow(
             num_levels=num_levels,
@@ -340,6 +369,8 @@ def _preset(name: str, conv: str, coupling: str, summary: str):
             learned_base=learned_base,
             split_prior=split_prior,
             coupling_init=coupling_init,
+            scan_steps=scan_steps,
+            scan_unroll=scan_unroll,
         )
 
     make.__name__ = make.__qualname__ = name
@@ -362,6 +393,9 @@ def _preset(name: str, conv: str, coupling: str, summary: str):
         default True); False sends the factored-out halves to the base as they are.
       coupling_init: how the coupling conditioners' hidden layers start
         (`MultiScaleFlow.coupling_init`; default "he_normal").
+      scan_steps: each level's steps as one loop (`MultiScaleFlow.scan_steps`;
+        default False).
+      scan_unroll: steps per loop iteration with `scan_steps` (default 1).
     """
     return make
 

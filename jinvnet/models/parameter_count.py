@@ -53,13 +53,24 @@ def free_param_count(model: nn.Module, *args: Any, **kwargs: Any) -> int:
       >>> free_param_count(models.CInCConv(), x)  # 9 n^2 - n (n - 1) / 2, n = 2
       35
     """
+    # Keyed by the root scope too: a module that initialises copies of a step
+    # inside itself (ScannedSteps) runs each copy in a root of its own, at the same
+    # relative path (the roots are kept alive so that their ids stay unique). Calls
+    # that apply such a copy during init (not initialising) own no parameters.
     masks: dict[tuple, dict] = {}
+    roots = []
 
     def record(next_fun, call_args, call_kwargs, context):
         out = next_fun(*call_args, **call_kwargs)
         module = context.module
-        if context.method_name == "__call__" and hasattr(module, "free_mask"):
-            masks[module.path] = module.free_mask()
+        if (
+            context.method_name == "__call__"
+            and hasattr(module, "free_mask")
+            and module.is_initializing()
+        ):
+            root = module.scope.root
+            roots.append(root)
+            masks[id(root), module.path] = module.free_mask()
         return out
 
     with nn.intercept_methods(record):

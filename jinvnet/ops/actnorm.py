@@ -70,8 +70,9 @@ def data_init(x: jax.Array, eps: float = 1e-6) -> Params:
             f"{_NAME}: data-dependent init needs a non-empty batch, got input of "
             f"shape {tuple(x.shape)}"
         )
-    if not isinstance(x, jax.core.Tracer):
-        bad = int(jnp.sum(~jnp.isfinite(x)))
+    bad = jnp.sum(~jnp.isfinite(x))
+    if not isinstance(bad, jax.core.Tracer):  # checked where the values are known
+        bad = int(bad)
         if bad:
             raise ValueError(
                 f"{_NAME}: data-dependent init needs finite input, got {bad} "

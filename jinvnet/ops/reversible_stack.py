@@ -85,26 +85,26 @@ def _check(params: Any, x: jax.Array) -> None:
     depth(params)
 
 
-def _plain_forward(block: Block, params: Any, x: jax.Array):
+def _plain_forward(block: Block, params: Any, x: jax.Array, unroll: int = 1):
     def step(carry, p):
         h, log_det = carry
         h, block_log_det = block.forward(p, h)
         return (h, log_det + block_log_det), None
 
     log_det = jnp.zeros(_validation.event_batch_shape(x), x.dtype)
-    (y, log_det), _ = jax.lax.scan(step, (x, log_det), params)
+    (y, log_det), _ = jax.lax.scan(step, (x, log_det), params, unroll=unroll)
     return y, log_det
 
 
-def _memory_saving_forward(block: Block) -> OpFn:
+def _memory_saving_forward(block: Block, unroll: int = 1) -> OpFn:
     """The custom-VJP stack for one block type (built once per call site)."""
 
     @jax.custom_vjp
     def run(params, x):
-        return _plain_forward(block, params, x)
+        return _plain_forward(block, params, x, unroll)
 
     def run_fwd(params, x):
-        y, log_det = _plain_forward(block, params, x)
+        y, log_det = _plain_forward(block, params, x, unroll)
         return (y, log_det), (params, y)
 
     def run_bwd(residuals, cotangents):
@@ -118,7 +118,9 @@ def _memory_saving_forward(block: Block) -> OpFn:
             p_bar, h_in_bar = pull_back((h_bar, log_det_bar))
             return (h_in, h_in_bar), p_bar
 
-        (_, x_bar), params_bar = jax.lax.scan(step, (y, y_bar), params, reverse=True)
+        (_, x_bar), params_bar = jax.lax.scan(
+            step, (y, y_bar), params, reverse=True, unroll=unroll
+        )
         return params_bar, x_bar
 
     run.defvjp(run_fwd, run_bwd)
@@ -126,7 +128,12 @@ def _memory_saving_forward(block: Block) -> OpFn:
 
 
 def forward(
-    block: Block, params: Any, x: jax.Array, *, memory_saving: bool = True
+    block: Block,
+    params: Any,
+    x: jax.Array,
+    *,
+    memory_saving: bool = True,
+    unroll: int = 1,
 ) -> tuple[jax.Array, jax.Array]:
     """Runs the stacked blocks in order.
 
@@ -136,6 +143,8 @@ def forward(
       x: input of shape (..., height, width, channels).
       memory_saving: recompute activations from outputs in the backward pass
         (reverse mode only) instead of storing them.
+      unroll: blocks per iteration of the compiled loop (`jax.lax.scan`'s
+        `unroll`; default 1); the depth makes every block one iteration.
 
     Returns:
       y of the shape of x and log|det dy/dx| of the batch shape.
@@ -156,14 +165,21 @@ def forward(
       True
     """
     _check(params, x)
+    _validation.check_positive_int(unroll, _NAME, "unroll")
     if memory_saving:
-        return _memory_saving_forward(block)(params, x)
-    return _plain_forward(block, params, x)
+        return _memory_saving_forward(block, unroll)(params, x)
+    return _plain_forward(block, params, x, unroll)
 
 
-def inverse(block: Block, params: Any, y: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Inverts the blocks from the last to the first; returns (x, log|det dx/dy|)."""
+def inverse(
+    block: Block, params: Any, y: jax.Array, *, unroll: int = 1
+) -> tuple[jax.Array, jax.Array]:
+    """Inverts the blocks from the last to the first; returns (x, log|det dx/dy|).
+
+    `unroll` as in `forward`.
+    """
     _check(params, y)
+    _validation.check_positive_int(unroll, _NAME, "unroll")
 
     def step(carry, p):
         h, log_det = carry
@@ -171,5 +187,7 @@ def inverse(block: Block, params: Any, y: jax.Array) -> tuple[jax.Array, jax.Arr
         return (h, log_det + block_log_det), None
 
     log_det = jnp.zeros(_validation.event_batch_shape(y), y.dtype)
-    (x, log_det), _ = jax.lax.scan(step, (y, log_det), params, reverse=True)
+    (x, log_det), _ = jax.lax.scan(
+        step, (y, log_det), params, reverse=True, unroll=unroll
+    )
     return x, log_det
