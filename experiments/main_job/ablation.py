@@ -99,6 +99,14 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     "main_job_lr4e-3_init_uniform": (*_SMALL_Q, *_LR_4E_3, *_INIT_UNIFORM),
     "main_job_lr6e-3_init_uniform": (*_SMALL_Q, *_LR_6E_3, *_INIT_UNIFORM),
     "main_job_lr8e-3_init_uniform": (*_SMALL_Q, *_LR_8E_3, *_INIT_UNIFORM),
+    # The main job with each level's steps as one lax.scan (issue 16 item 3):
+    # the same model in another parameter layout; faster to compile.
+    "main_job_scan": (
+        *_SMALL_Q,
+        *_LR_6E_3,
+        *_INIT_UNIFORM,
+        "--config.model.kwargs.scan_steps=True",
+    ),
     # Not a change at equal budget: the ceiling of the recipe at 3x the steps.
     "steps_5400": ("--config.train.num_steps=5400",),
     "width96_depth6": (

@@ -57,11 +57,22 @@ def _peer(config: ml_collections.ConfigDict) -> dict:
             return json.load(f)
 
 
-def _throughput(name: str, config: ml_collections.ConfigDict) -> dict:
+def scan_options(variant: str) -> dict:
+    """A variant's steps layout: "unrolled" (written out), "scan" or "scanN"
+    (`MultiScaleFlow.scan_steps`, N steps per loop iteration)."""
+    if variant == "unrolled":
+        return {"scan_steps": False}
+    if variant == "scan" or (variant[:4] == "scan" and variant[4:].isdigit()):
+        return {"scan_steps": True, "scan_unroll": int(variant[4:] or 1)}
+    raise ValueError(f"unknown variant {variant!r}: unrolled, scan or scanN")
+
+
+def _throughput(name: str, config: ml_collections.ConfigDict, variant: str) -> dict:
     flow = getattr(multiscale, name)(
         num_levels=config.num_levels,
         steps_per_level=config.steps_per_level,
         hidden_channels=config.hidden_channels,
+        **scan_options(variant),
     )
     model = models.FlowDensity(flow)
     rng = np.random.default_rng(config.seed)
@@ -96,7 +107,7 @@ def _throughput(name: str, config: ml_collections.ConfigDict) -> dict:
     )
     metrics = results["step"][1]
     return {
-        "model": name,
+        "model": name if variant == "unrolled" else f"{name} ({variant})",
         "params": models.count_params(variables["params"]),
         "first_step_s": compile_s,
         "forward_s": forward_s,
@@ -111,10 +122,12 @@ def run(config: ml_collections.ConfigDict, output_dir: str | None) -> list[dict]
     """Times every preset in one run; adds each one's ratio to the first."""
     rows = []
     for name in config.models:
-        try:
-            rows.append(_throughput(name, config))
-        except Exception as error:  # a preset that is not implemented yet
-            rows.append({"model": name, "error": f"{type(error).__name__}: {error}"})
+        for variant in config.variants:
+            try:
+                rows.append(_throughput(name, config, variant))
+            except Exception as error:  # a preset that is not implemented yet
+                message = f"{type(error).__name__}: {error}"
+                rows.append({"model": f"{name} ({variant})", "error": message})
     if config.get("peer_python"):
         rows.append(_peer(config))
     reference = next((r for r in rows if "images_per_s" in r), None)

@@ -37,6 +37,7 @@ import jax
 import jax.numpy as jnp
 
 from jinvnet import _validation, bijectors
+from jinvnet.ops import gemm_conv
 from jinvnet.ops.block import Block
 
 _NAME = "ScannedSteps"
@@ -83,11 +84,15 @@ class ScannedSteps(nn.Module):
         else:  # as stored (a second call at init, or apply): no init to trace
             variables = {c: tree["steps"] for c, tree in self.variables.items()}
 
+        # Traced as a loop body: on the CPU its convolutions take the GEMM form,
+        # whose gradients XLA runs fast inside loops (`ops.gemm_conv.looped`).
         def forward(step_variables, h):
-            return template.apply(step_variables, h).forward_and_log_det(h)
+            with gemm_conv.looped():
+                return template.apply(step_variables, h).forward_and_log_det(h)
 
         def inverse(step_variables, h):
-            return template.apply(step_variables, h).inverse_and_log_det(h)
+            with gemm_conv.looped():
+                return template.apply(step_variables, h).inverse_and_log_det(h)
 
         return bijectors.ReversibleStack(
             variables,

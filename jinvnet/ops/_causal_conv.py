@@ -50,12 +50,13 @@ import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 import numpy as np
 
+from jinvnet.ops import gemm_conv
+
 # `solve_rows` is used for rows of at most this many (column, channel) entries:
 # its dense row inverse has (W c)^2 entries and ~W c^2 work per pixel.
 ROWS_MAX_WIDTH = 1024
 
 
-@functools.partial(jax.jit, static_argnames=("anchor",))
 def conv(kernel: jax.Array, x: jax.Array, anchor: tuple[int, int]) -> jax.Array:
     """y[i, j] = sum_{a, b} kernel[a, b]^T @ x[i + a - ai, j + b - aj], zero padded.
 
@@ -67,9 +68,27 @@ def conv(kernel: jax.Array, x: jax.Array, anchor: tuple[int, int]) -> jax.Array:
     Returns:
       y of shape (..., height, width, c_out).
     """
+    kh, kw, c_in, c_out = kernel.shape
+    r = (kh - 1) // 2
+    square = kh == kw and kh % 2 == 1 and min(anchor) >= r
+    use_gemm = square and gemm_conv.preferred(c_in, c_out)  # decided before jit
+    return _conv(kernel, x, anchor, use_gemm)
+
+
+@functools.partial(jax.jit, static_argnames=("anchor", "use_gemm"))
+def _conv(
+    kernel: jax.Array, x: jax.Array, anchor: tuple[int, int], use_gemm: bool
+) -> jax.Array:
     kh, kw = kernel.shape[:2]
     ai, aj = anchor
     flat = x.reshape((-1,) + x.shape[-3:])
+    if use_gemm:
+        # The "SAME" convolution of x padded by (ai - r, aj - r) at the top and left,
+        # cut to the image: the same sums (zeros beyond the image on every side).
+        r, (height, width) = (kh - 1) // 2, x.shape[-3:-1]
+        padded = jnp.pad(flat, ((0, 0), (ai - r, 0), (aj - r, 0), (0, 0)))
+        y = gemm_conv.conv(padded, kernel.astype(x.dtype))[:, :height, :width]
+        return y.reshape(x.shape[:-1] + (kernel.shape[3],))
     y = jax.lax.conv_general_dilated(
         flat,
         kernel.astype(x.dtype),

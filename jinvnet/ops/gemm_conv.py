@@ -155,12 +155,36 @@ def _on_cpu() -> bool:
 
 
 _disabled = [False]
+_looped = [False]
 
 
 def preferred(in_channels: int, out_channels: int) -> bool:
-    """Whether `conv` beats XLA's convolution here: the CPU backend, a wide side."""
+    """Whether to use `conv` here rather than XLA's convolution.
+
+    On the CPU backend, for a side of at least `MIN_WIDE_CHANNELS` channels, or any
+    width inside `looped()`; never inside `disabled()`.
+    """
     wide = max(in_channels, out_channels) >= MIN_WIDE_CHANNELS
-    return _on_cpu() and wide and not _disabled[0]
+    return _on_cpu() and (wide or _looped[0]) and not _disabled[0]
+
+
+@contextlib.contextmanager
+def looped():
+    """Marks a loop body: on the CPU its convolutions take the GEMM form.
+
+    Functions traced inside (the body of a `lax.scan` or loop) get `preferred`
+    True for every width, on the CPU backend.
+
+    Inside a compiled loop XLA:CPU's convolution gradients were 13x slower than
+    written out (3x3, 24 channels, 32 iterations: 1,044 ms against 81 ms per
+    gradient), the GEMM form's were not (67 ms; docs/benchmarks.md, "Compile
+    time"). `disabled()` still wins.
+    """
+    previous, _looped[0] = _looped[0], True
+    try:
+        yield
+    finally:
+        _looped[0] = previous
 
 
 @contextlib.contextmanager

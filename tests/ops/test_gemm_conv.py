@@ -121,3 +121,35 @@ def test_conv_net_gradient_matches_the_xla_route():
     want = jax.grad(loss(reference), argnums=(0, 1))(params, x)
     for a, b in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want)):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("anchor", [(2, 2), (1, 1), (2, 1)])
+def test_causal_convolution_in_a_loop_takes_the_gemm_form(anchor):
+    """Inside `looped()` (a loop body) the causal convolution of CInC / emerging
+    is the GEMM form on the CPU: same values and gradients as XLA's convolution."""
+    from jinvnet.ops import _causal_conv
+
+    with jax.enable_x64(True):
+        x = jax.random.normal(jax.random.PRNGKey(0), (2, 6, 5, 12), jnp.float64)
+        k = jax.random.normal(jax.random.PRNGKey(1), (3, 3, 12, 7), jnp.float64)
+
+        def loss(k, x):
+            return jnp.sum(jnp.sin(_causal_conv.conv(k, x, anchor)))
+
+        def traced(fn):  # a new function each time: JAX caches traces by function
+            return jax.make_jaxpr(lambda *a: fn(*a))(k, x)
+
+        reference = jax.value_and_grad(loss, argnums=(0, 1))(k, x)
+        with gemm_conv.looped():
+            program = str(traced(loss))
+            looped = jax.value_and_grad(lambda *a: loss(*a), argnums=(0, 1))(k, x)
+        on_cpu = jax.default_backend() == "cpu"
+        assert ("custom_vjp" in program) == on_cpu
+        assert ("conv_general_dilated" in program) == (not on_cpu)
+        for a, b in zip(
+            jax.tree_util.tree_leaves(looped), jax.tree_util.tree_leaves(reference)
+        ):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+        with gemm_conv.looped(), gemm_conv.disabled():  # disabled() wins
+            assert not gemm_conv.preferred(12, 7)
+            assert "custom_vjp" not in str(traced(loss))

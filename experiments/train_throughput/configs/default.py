@@ -18,6 +18,9 @@ def get_config() -> ml_collections.ConfigDict:
     config.seed = 0
     # presets in jinvnet.models.multiscale; ratios are to the first
     config.models = ("glow", "emerging", "cinc", "cinc_quad")
+    # Steps layout per model: "unrolled" (written out), "scan" or "scanN" (one
+    # lax.scan per level, N steps per iteration; issue 16 item 3).
+    config.variants = ("unrolled",)
     # a virtualenv's python with torch and normflows: adds the peer's Glow as a row
     config.peer_python = ""
     config.peer_threads = 0  # torch threads; 0 = every core
