@@ -71,7 +71,7 @@ def conv(kernel: jax.Array, x: jax.Array, anchor: tuple[int, int]) -> jax.Array:
     kh, kw, c_in, c_out = kernel.shape
     r = (kh - 1) // 2
     square = kh == kw and kh % 2 == 1 and min(anchor) >= r
-    use_gemm = square and gemm_conv.preferred(c_in, c_out)  # decided before jit
+    use_gemm = square and gemm_conv.in_loop()  # decided outside the jit
     return _conv(kernel, x, anchor, use_gemm)
 
 

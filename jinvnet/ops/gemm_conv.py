@@ -40,6 +40,9 @@ Example (the same numbers as `lax.conv_general_dilated`):
     >>> with disabled():                  # conv_net then uses XLA's conv (forward mode)
     ...     preferred(64, 8)
     False
+    >>> with looped():                    # a loop body: the GEMM form at any width
+    ...     preferred(8, 8) == in_loop() == (jax.default_backend() == "cpu")
+    True
 """
 
 import contextlib
@@ -166,6 +169,15 @@ def preferred(in_channels: int, out_channels: int) -> bool:
     """
     wide = max(in_channels, out_channels) >= MIN_WIDE_CHANNELS
     return _on_cpu() and (wide or _looped[0]) and not _disabled[0]
+
+
+def in_loop() -> bool:
+    """Whether code traced now is a loop body on the CPU (`looped()`, not `disabled()`).
+
+    Convolutions that take the GEMM form only inside loops (the causal ones of CInC
+    and emerging) ask this; `preferred` is then True for every width.
+    """
+    return _on_cpu() and _looped[0] and not _disabled[0]
 
 
 @contextlib.contextmanager

@@ -2,6 +2,8 @@
 
 import json
 
+import jax
+import numpy as np
 import pytest
 
 from experiments.train_throughput import main
@@ -34,3 +36,21 @@ def test_variant_names():
     assert scan_options("scan8") == {"scan_steps": True, "scan_unroll": 8}
     with pytest.raises(ValueError, match="unknown variant 'scanx'"):
         scan_options("scanx")
+
+
+def test_conv_in_loop_times_four_paths_that_agree():
+    from experiments.train_throughput import conv_in_loop
+
+    result = conv_in_loop.main(
+        ["--depth", "3", "--batch", "2", "--size", "4", "--channels", "3"]
+        + ["--repeats", "1"]
+    )
+    assert len(result["median_s"]) == 4
+    assert all(s > 0 for s in result["median_s"].values())
+    kernels = jax.random.normal(jax.random.PRNGKey(1), (3, 3, 3, 3, 3)) * 0.1
+    x = jax.random.normal(jax.random.PRNGKey(0), (2, 4, 4, 3))
+    reference = conv_in_loop.gradient(3, scan=False, gemm=False)(kernels, x)
+    for scan, gemm in ((True, False), (False, True), (True, True)):
+        other = conv_in_loop.gradient(3, scan=scan, gemm=gemm)(kernels, x)
+        for a, b in zip(reference, other):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)

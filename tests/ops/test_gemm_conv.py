@@ -150,6 +150,7 @@ def test_causal_convolution_in_a_loop_takes_the_gemm_form(anchor):
             jax.tree_util.tree_leaves(looped), jax.tree_util.tree_leaves(reference)
         ):
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+        assert "custom_vjp" not in str(traced(loss))  # outside loops: XLA's
         with gemm_conv.looped(), gemm_conv.disabled():  # disabled() wins
-            assert not gemm_conv.preferred(12, 7)
+            assert not gemm_conv.preferred(12, 7) and not gemm_conv.in_loop()
             assert "custom_vjp" not in str(traced(loss))
