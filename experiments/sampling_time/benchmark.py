@@ -44,8 +44,20 @@ PRESETS = {
 CEILING_MODELS = ("cinc", "emerging")
 
 
-def _flow(name: str, method: str, num_levels: int, steps: int, hidden: int):
-    kwargs = dict(num_levels=num_levels, steps_per_level=steps, hidden_channels=hidden)
+def _flow(
+    name: str,
+    method: str,
+    num_levels: int,
+    steps: int,
+    hidden: int,
+    scan_steps: bool = False,
+):
+    kwargs = dict(
+        num_levels=num_levels,
+        steps_per_level=steps,
+        hidden_channels=hidden,
+        scan_steps=scan_steps,
+    )
     if name != "glow":
         kwargs["inverse_method"] = method
     return PRESETS[name](**kwargs)
@@ -100,7 +112,8 @@ def _sampler(
        forward), where forward(x) = f(x) with the same parameters.
     """
     flows = {
-        m: _flow(name, m, num_levels, steps, config.hidden_channels) for m in methods
+        m: _flow(name, m, num_levels, steps, config.hidden_channels, config.scan_steps)
+        for m in methods
     }
     flow = flows[methods[0]]
     key_init, key_x = jax.random.split(jax.random.PRNGKey(config.seed))

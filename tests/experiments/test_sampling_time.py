@@ -42,3 +42,10 @@ def test_quick_run_times_every_available_model(tmp_path):
         for m, k in (("cinc", "scan"), ("glow", "fast"))
     )
     assert f"{scan_s / glow_s:.2f}x" in cinc_row
+
+
+def test_scanned_steps_sample_as_written_out_ones(tmp_path):
+    argv = ["--quick", "--config.models=glow", "--config.scan_steps=True"]
+    rows = main.main([*argv, "--output_dir", str(tmp_path)])
+    assert [r["model"] for r in rows] == ["glow"]
+    assert rows[0]["round_trip_rel_error"] < 1e-5 and rows[0]["nonfinite"] == 0

@@ -30,4 +30,7 @@ def get_config() -> ml_collections.ConfigDict:
     # The sequential reference, the anti-diagonal wavefront, and the default ("fast":
     # the row solver for the flows' layer shapes); see jinvnet/ops/cinc.py.
     config.methods = ("scan", "wavefront", "fast")
+    # Each level's steps as one lax.scan (`MultiScaleFlow.scan_steps`): one step
+    # to compile per level instead of D.
+    config.scan_steps = False
     return config
