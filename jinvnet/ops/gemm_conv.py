@@ -23,7 +23,9 @@ side (the k^2 copies are made of min(in, out) channels):
 
 `jinvnet.ops.conv_net` uses it on the CPU backend for layers with a side of at
 least `MIN_WIDE_CHANNELS` channels, where it measured faster, and XLA's convolution
-elsewhere and on accelerators (docs/benchmarks.md, "Training throughput").
+elsewhere and on accelerators (docs/benchmarks.md, "Training throughput"). Inside
+`looped()` (a loop body, e.g. `models.ScannedSteps`) the CPU takes it at every
+width, and the causal convolutions of CInC and emerging take it too.
 
 Example (the same numbers as `lax.conv_general_dilated`):
 
@@ -168,7 +170,7 @@ def preferred(in_channels: int, out_channels: int) -> bool:
     width inside `looped()`; never inside `disabled()`.
     """
     wide = max(in_channels, out_channels) >= MIN_WIDE_CHANNELS
-    return _on_cpu() and (wide or _looped[0]) and not _disabled[0]
+    return in_loop() or (_on_cpu() and wide and not _disabled[0])
 
 
 def in_loop() -> bool:
@@ -187,16 +189,22 @@ def looped():
     Functions traced inside (the body of a `lax.scan` or loop) get `preferred`
     True for every width, on the CPU backend.
 
-    Inside a compiled loop XLA:CPU's convolution gradients were 13x slower than
-    written out (3x3, 24 channels, 32 iterations: 1,044 ms against 81 ms per
-    gradient), the GEMM form's were not (67 ms; docs/benchmarks.md, "Compile
-    time"). `disabled()` still wins.
+    Inside a compiled loop XLA:CPU's convolution gradients measured an order of
+    magnitude slower than written out, the GEMM form's did not (docs/benchmarks.md,
+    "Compile time"). `disabled()` still wins.
     """
-    previous, _looped[0] = _looped[0], True
+    with _set(_looped):
+        yield
+
+
+@contextlib.contextmanager
+def _set(flag: list[bool]):
+    """Sets a module flag for the duration of the context."""
+    previous, flag[0] = flag[0], True
     try:
         yield
     finally:
-        _looped[0] = previous
+        flag[0] = previous
 
 
 @contextlib.contextmanager
@@ -218,8 +226,5 @@ def disabled():
       >>> jacobian.shape
       (1, 3, 3, 4, 1, 3, 3, 2)
     """
-    previous, _disabled[0] = _disabled[0], True
-    try:
+    with _set(_disabled):
         yield
-    finally:
-        _disabled[0] = previous
