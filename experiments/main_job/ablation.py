@@ -100,7 +100,14 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     "main_job_lr6e-3_init_uniform": (*_SMALL_Q, *_LR_6E_3, *_INIT_UNIFORM),
     "main_job_lr8e-3_init_uniform": (*_SMALL_Q, *_LR_8E_3, *_INIT_UNIFORM),
     # The main job with each level's steps as one lax.scan (issue 16 item 3):
-    # the same model in another parameter layout; faster to compile.
+    # the same model in another parameter layout; faster to compile. The default
+    # since 2026-12-04; main_job_written_out is the layout before.
+    "main_job_written_out": (
+        *_SMALL_Q,
+        *_LR_6E_3,
+        *_INIT_UNIFORM,
+        "--config.model.kwargs.scan_steps=False",
+    ),
     "main_job_scan": (
         *_SMALL_Q,
         *_LR_6E_3,

@@ -34,7 +34,7 @@ from jinvnet.models.multiscale import MultiScaleFlow, cinc, cinc_quad, emerging,
 from jinvnet.models.parameter_count import count_params, free_param_count
 from jinvnet.models.reshaping import Logit, Permute, SneakyReLU, Squeeze
 from jinvnet.models.sampling import sample
-from jinvnet.models.scanned_steps import ScannedSteps
+from jinvnet.models.scanned_steps import ScannedSteps, stack_steps, unstack_steps
 from jinvnet.models.sequential import Sequential, propagate
 from jinvnet.models.single_scale import glow_step, single_scale_glow
 from jinvnet.models.split import ActOnChannels, SplitPrior
@@ -90,5 +90,7 @@ __all__ = [
     "propagate",
     "sample",
     "single_scale_glow",
+    "stack_steps",
     "standard_normal",
+    "unstack_steps",
 ]

@@ -11,8 +11,10 @@ initialised one after the other on the data, as written-out steps are (ActNorm's
 data-dependent start sees its own input), then stacked. The step is any module
 whose `__call__(x)` returns a bijector; `unroll` steps run per loop iteration
 (`lax.scan`'s `unroll`). The parameters differ in layout from the written-out
-steps' (one tree with a leading axis instead of D named trees), so a checkpoint
-is for one layout.
+steps': one tree `steps/steps/...` with a leading axis of length D instead of D
+named trees `step0/...` .. `step{D-1}/...`. `stack_steps` and `unstack_steps`
+convert any tree between the two (variables, optimiser states, EMA copies), which
+is how checkpoints of either layout restore into the other (`train.loop`).
 
 Example (a doctest): four Glow steps, scanned.
 
@@ -27,9 +29,28 @@ Example (a doctest): four Glow steps, scanned.
     >>> y, log_det = bijector.forward_and_log_det(x)
     >>> bool(jnp.allclose(bijector.inverse(y), x, atol=1e-5)), log_det.shape
     (True, (2,))
+    >>> from jinvnet.models import glow                # a flow's two layouts
+    >>> scanned = glow(num_levels=1, steps_per_level=3, hidden_channels=8)
+    >>> written = glow(num_levels=1, steps_per_level=3, hidden_channels=8,
+    ...                scan_steps=False)
+    >>> x = jax.random.normal(jax.random.PRNGKey(0), (2, 4, 4, 1))
+    >>> variables = scanned.init(jax.random.PRNGKey(1), x)
+    >>> variables["params"]["level0"]["steps"]["steps"]["ActNorm_0"]["loc"].shape
+    (3, 4)
+    >>> unstacked = unstack_steps(variables)            # level0/step0 .. step2
+    >>> sorted(unstacked["params"]["level0"])
+    ['step0', 'step1', 'step2']
+    >>> y_scan = scanned.apply(variables, x).forward(x)
+    >>> bool(jnp.allclose(written.apply(unstacked, x).forward(x), y_scan, atol=1e-5))
+    True
+    >>> jax.tree_util.tree_all(jax.tree_util.tree_map(
+    ...     jnp.array_equal, stack_steps(unstacked), variables))
+    True
 """
 
 from typing import Callable
+
+import re
 
 import distrax
 import flax.linen as nn
@@ -41,6 +62,66 @@ from jinvnet.ops import gemm_conv
 from jinvnet.ops.block import Block
 
 _NAME = "ScannedSteps"
+_STEP_NAME = re.compile(r"step(\d+)")  # the written-out steps' module names
+
+
+def _is_dict(node) -> bool:
+    return isinstance(node, dict)
+
+
+def _stack_dict(tree: dict) -> dict:
+    tree = {k: stack_steps(v) for k, v in tree.items()}
+    names = {int(m.group(1)): k for k in tree if (m := _STEP_NAME.fullmatch(k))}
+    if not names:
+        return tree
+    if sorted(names) != list(range(len(names))) or "steps" in tree:
+        raise ValueError(
+            f"{_NAME}: steps {sorted(names)} next to {sorted(tree)} are not the "
+            "written-out layout step0 .. step{D-1}"
+        )
+    steps = [tree.pop(names[d]) for d in range(len(names))]
+    tree["steps"] = {"steps": jax.tree_util.tree_map(lambda *v: jnp.stack(v), *steps)}
+    return tree
+
+
+def _unstack_dict(tree: dict) -> dict:
+    tree = {k: unstack_steps(v) for k, v in tree.items()}
+    scanned = tree.get("steps")
+    if not (_is_dict(scanned) and set(scanned) == {"steps"}):
+        return tree
+    stacked = tree.pop("steps")["steps"]
+    length = {leaf.shape[0] for leaf in jax.tree_util.tree_leaves(stacked)}
+    if len(length) != 1:
+        raise ValueError(f"{_NAME}: stacked steps of unequal lengths {sorted(length)}")
+    for d in range(length.pop()):
+        tree[f"step{d}"] = jax.tree_util.tree_map(lambda v, d=d: v[d], stacked)
+    return tree
+
+
+def stack_steps(tree):
+    """A `MultiScaleFlow`'s variables (or any pytree) from written-out to scanned.
+
+    Every dict (at any depth, also inside optimiser states) holding `step0` ..
+    `step{D-1}` gets them replaced by `{"steps": {"steps": stacked}}`, each leaf
+    stacked on a new leading axis of length D. Other entries are kept.
+
+    Raises:
+      ValueError: step numbers with gaps, or a `steps` entry next to them.
+    """
+    return jax.tree_util.tree_map(
+        lambda n: _stack_dict(n) if _is_dict(n) else n, tree, is_leaf=_is_dict
+    )
+
+
+def unstack_steps(tree):
+    """The inverse of `stack_steps`: `steps/steps` (leading axis D) -> `step{d}`.
+
+    Raises:
+      ValueError: stacked leaves of different lengths.
+    """
+    return jax.tree_util.tree_map(
+        lambda n: _unstack_dict(n) if _is_dict(n) else n, tree, is_leaf=_is_dict
+    )
 
 
 def _init_steps(template: nn.Module, key: jax.Array, x: jax.Array, length: int) -> dict:

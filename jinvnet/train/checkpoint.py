@@ -41,6 +41,19 @@ Example (a doctest): save a state, restore it into a fresh one.
     ... except CheckpointError as error:
     ...     print("refused")
     refused
+    >>> def rename(state, old, new):           # the same values under another name
+    ...     return state.replace(params={new: state.params[old]})
+    >>> conversion = LayoutConversion(to_saved=lambda s: rename(s, "v", "w"),
+    ...                               from_saved=lambda s: rename(s, "w", "v"))
+    >>> renamed = Checkpointer(checkpoints.directory, fingerprint={"model": "v"},
+    ...                        convert_saved=lambda saved, current: conversion)
+    >>> restored, _ = renamed.restore(state.replace(params={"v": jnp.zeros(3)}))
+    >>> restored.params["v"].tolist()
+    [0.0, 1.0, 2.0]
+    >>> IDENTITY.to_saved(like) is like
+    True
+    >>> for manager in (other, renamed):
+    ...     manager.close()
     >>> issubclass(CheckpointSaveError, CheckpointError)   # a failed write
     True
 """
@@ -51,7 +64,7 @@ import os
 import shutil
 import sys
 import warnings
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import jax
 import orbax.checkpoint as ocp
@@ -127,6 +140,16 @@ def _first_line(error: BaseException, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit] + " ..."
 
 
+class LayoutConversion(NamedTuple):
+    """A train state in a checkpoint's layout (`to_saved`) and back (`from_saved`)."""
+
+    to_saved: Callable[[TrainState], TrainState]
+    from_saved: Callable[[TrainState], TrainState]
+
+
+IDENTITY = LayoutConversion(lambda state: state, lambda state: state)
+
+
 def _diff(saved: dict, current: dict, prefix: str = "") -> list[str]:
     lines = []
     for key in sorted(set(saved) | set(current)):
@@ -151,6 +174,11 @@ class Checkpointer:
       upgrade_saved: applied to a checkpoint's saved fingerprint before it is
         compared with `fingerprint`: how this version reads the description an
         older one wrote (default: as it is).
+      convert_saved: for a saved fingerprint that differs from `fingerprint`,
+        `convert_saved(saved, fingerprint)` returns None (the checkpoint is
+        refused) or a `LayoutConversion` from this run's state to the saved
+        layout and back (the same values stored another way, such as the
+        scanned and written-out flow steps). Default: every difference refuses.
       keep_last: number of most recent steps kept (default 3).
       keep_best: number of lowest-"loss" steps kept besides them (default 1).
     """
@@ -161,11 +189,13 @@ class Checkpointer:
         *,
         fingerprint: dict,
         upgrade_saved: Callable[[dict], dict] | None = None,
+        convert_saved: Callable[[dict, dict], "LayoutConversion | None"] | None = None,
         keep_last: int = 3,
         keep_best: int = 1,
     ):
         self.directory = str(directory)
         self._upgrade_saved = upgrade_saved or (lambda saved: saved)
+        self._convert_saved = convert_saved or (lambda saved, current: None)
         self._failed = False  # a save failed and was reported
         self._fingerprint = json.loads(json.dumps(fingerprint))
         policy = checkpoint_managers.AnyPreservationPolicy(
@@ -352,13 +382,19 @@ class Checkpointer:
             json.dumps(self._upgrade_saved(saved["meta"] or {}))
         )
         differences = _diff(saved_fingerprint, self._fingerprint)
+        conversion = IDENTITY
         if differences:
-            raise CheckpointError(
-                f"{where} was written by an incompatible run:\n  "
-                + "\n  ".join(differences)
-                + f"\n{advice}"
-            )
-        abstract = jax.tree_util.tree_map(ocp.utils.to_shape_dtype_struct, like)
+            conversion = self._convert_saved(saved_fingerprint, self._fingerprint)
+            if conversion is None:
+                raise CheckpointError(
+                    f"{where} was written by an incompatible run:\n  "
+                    + "\n  ".join(differences)
+                    + f"\n{advice}"
+                )
+            _LOG.info("%s: %s; converting", where, "; ".join(differences))
+        abstract = jax.tree_util.tree_map(
+            ocp.utils.to_shape_dtype_struct, conversion.to_saved(like)
+        )
         try:
             restored = self._manager.restore(
                 step,
@@ -372,7 +408,7 @@ class Checkpointer:
                 f"{where} could not be restored into this run's state (a different "
                 f"model or optimiser, or damaged files): {error}. {advice}"
             ) from error
-        return restored["state"], restored["data"]
+        return conversion.from_saved(restored["state"]), restored["data"]
 
     def close(self) -> None:
         """Waits for pending saves and releases the manager.

@@ -53,7 +53,7 @@ import numpy as np
 
 from jinvnet import data
 from jinvnet.train import loop, parallel, plots
-from jinvnet.train.checkpoint import Checkpointer, CheckpointError
+from jinvnet.train.checkpoint import CheckpointError
 from jinvnet.train.optim import make_optimizer
 from jinvnet.train.step import TrainState, make_eval_step
 
@@ -105,10 +105,7 @@ def restore_variables(
     use_ema = config.optim.ema_decay > 0
     optimizer = make_optimizer(config.optim, config.train.num_steps)
     like = TrainState.create(variables, optimizer, state_key, ema=use_ema)
-    checkpoints = Checkpointer(
-        os.path.join(os.path.abspath(workdir), "checkpoints"),
-        fingerprint=loop.fingerprint(config),
-    )
+    checkpoints = loop.checkpointer(config, workdir)
     try:
         if step is None:
             step = best_step(workdir, checkpoints.all_steps())

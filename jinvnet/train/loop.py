@@ -37,6 +37,12 @@ is built from, which experiments reuse.
     >>> mesh = parallel.data_mesh()
     >>> optimizer = make_optimizer(config.optim, 2)
     >>> state = initial_state(config, model, dataset, optimizer, mesh)
+    >>> checkpoints = checkpointer(config, workdir)  # the run's, as it resumes
+    >>> int(checkpoints.restore(state)[0].step)
+    2
+    >>> checkpoints.close()
+    >>> step_layout_conversion(saved, saved).to_saved(state) is state  # same layout
+    True
     >>> metrics = evaluate(make_eval_step(model, objective, mesh),
     ...                    {"params": state.params, **state.constants},
     ...                    dataset.test, dataset.num_bins, mesh, config)
@@ -70,7 +76,7 @@ from tqdm import tqdm
 
 from jinvnet import data, models
 from jinvnet.train import configs, parallel, plots, sample_check, sample_score
-from jinvnet.train.checkpoint import Checkpointer
+from jinvnet.train.checkpoint import IDENTITY, Checkpointer, LayoutConversion
 from jinvnet.train.config_validation import validate_config
 from jinvnet.train.metrics_log import MetricsLog
 from jinvnet.train.objectives import Objective
@@ -163,15 +169,79 @@ def upgrade_fingerprint(saved: dict) -> dict:
     no `kernel_layout`: a model with CInC or emerging convolutions then stored
     their kernels (row, column, out, in), which this version would read transposed,
     so the comparison refuses it; other models' kernels were HWIO already.
+
+    Fingerprints from before 2026-12-04 have no `scan_steps`: their flows wrote
+    the steps out, which is `scan_steps=False` (the default since is True).
     """
     saved = dict(saved)
     model = saved.get("model")
     if isinstance(model, dict):
+        model = _written_out_if_unstated(model)
         saved["model"] = configs.full_model_fields(model)
         if "kernel_layout" not in saved:
             old = _uses_causal_convolutions(model)
             saved["kernel_layout"] = _OLD_CAUSAL_LAYOUT if old else KERNEL_LAYOUT
     return saved
+
+
+def _written_out_if_unstated(model: dict) -> dict:
+    """A saved model description with `scan_steps=False` if it does not say."""
+    kwargs = dict(model.get("kwargs") or {})
+    if kwargs.get("scan_steps") is not None:
+        return model
+    try:
+        takes_it = "scan_steps" in configs.model_kwargs(model.get("factory", ""), {})
+    except ValueError:
+        return model
+    return {**model, "kwargs": {**kwargs, "scan_steps": False}} if takes_it else model
+
+
+# Model arguments that change how the steps are stored or looped, not the values.
+_STEP_LAYOUT_FIELDS = ("scan_steps", "scan_unroll")
+
+
+def step_layout_conversion(saved: dict, current: dict) -> LayoutConversion | None:
+    """How a checkpoint with another step layout restores into this run (or None).
+
+    Two (upgraded) fingerprints that differ only in the model's `scan_steps` /
+    `scan_unroll` describe the same flow, its parameters (and Adam moments, EMA)
+    stored as written-out steps or stacked for the scan: the conversion is
+    `models.unstack_steps` / `stack_steps`. Any other difference: None.
+    """
+
+    def without_layout(fingerprint: dict) -> tuple[dict, bool]:
+        fingerprint = json.loads(json.dumps(fingerprint))
+        kwargs = (fingerprint.get("model") or {}).get("kwargs") or {}
+        scanned = bool(kwargs.get("scan_steps", False))
+        for name in _STEP_LAYOUT_FIELDS:
+            kwargs.pop(name, None)
+        return fingerprint, scanned
+
+    (saved, saved_scanned), (current, scanned) = map(without_layout, (saved, current))
+    if saved != current:
+        return None
+    if saved_scanned == scanned:
+        return IDENTITY
+    if scanned:
+        return LayoutConversion(models.unstack_steps, models.stack_steps)
+    return LayoutConversion(models.stack_steps, models.unstack_steps)
+
+
+def checkpointer(
+    config: ml_collections.ConfigDict, workdir: str, **options
+) -> Checkpointer:
+    """The `Checkpointer` of a run in `workdir` (`options`: keep_last, keep_best).
+
+    It reads older fingerprints as this version writes them (`upgrade_fingerprint`)
+    and restores checkpoints of either step layout (`step_layout_conversion`).
+    """
+    return Checkpointer(
+        os.path.join(os.path.abspath(workdir), "checkpoints"),
+        fingerprint=fingerprint(config),
+        upgrade_saved=upgrade_fingerprint,
+        convert_saved=step_layout_conversion,
+        **options,
+    )
 
 
 def load_dataset(config: ml_collections.ConfigDict) -> data.Dataset:
@@ -395,10 +465,9 @@ def _set_up(config, workdir, dataset, model) -> _Run:
         pixels=config.data.dequantization == "variational",
     )
     state = initial_state(config, model, dataset, optimizer, mesh)
-    checkpoints = Checkpointer(
-        os.path.join(os.path.abspath(workdir), "checkpoints"),
-        fingerprint=fingerprint(config),
-        upgrade_saved=upgrade_fingerprint,
+    checkpoints = checkpointer(
+        config,
+        workdir,
         keep_last=config.train.keep_last,
         keep_best=config.train.keep_best,
     )

@@ -34,7 +34,7 @@ def _pair(conv, coupling="affine", depth=3, dtype=jnp.float64):
         inverse_method="scan" if conv == "cinc" else "fast",
     )
     x = jax.random.uniform(jax.random.PRNGKey(0), (3, 8, 8, 2), dtype) - 0.5
-    written = models.MultiScaleFlow(**kwargs)
+    written = models.MultiScaleFlow(**kwargs, scan_steps=False)
     variables = written.init(jax.random.PRNGKey(1), x)
     variables = {
         **variables,
@@ -149,3 +149,28 @@ def test_bad_scan_options_raise(field, value):
     )
     with pytest.raises(ValueError, match=field):
         flow.init(jax.random.PRNGKey(0), jnp.zeros((1, 4, 4, 1)))
+
+
+def test_stack_steps_is_the_scanned_layout_and_unstack_inverts_it():
+    _, _, variables, scanned, stacked = _pair("1x1", depth=3, dtype=jnp.float32)
+    ours = models.stack_steps(variables)
+    assert jax.tree_util.tree_structure(ours) == jax.tree_util.tree_structure(stacked)
+    for a, b in zip(jax.tree_util.tree_leaves(ours), jax.tree_util.tree_leaves(stacked)):
+        np.testing.assert_array_equal(a, b)
+    back = models.unstack_steps(ours)
+    assert jax.tree_util.tree_structure(back) == jax.tree_util.tree_structure(
+        variables
+    )
+    for a, b in zip(jax.tree_util.tree_leaves(back), jax.tree_util.tree_leaves(variables)):
+        np.testing.assert_array_equal(a, b)
+    # Dicts inside other pytree nodes (optax's states) are converted too.
+    pair = models.stack_steps((variables["params"], [variables["params"]]))
+    assert "steps" in pair[1][0]["level0"] and "step0" not in pair[0]["level0"]
+
+
+def test_stack_steps_refuses_what_is_not_the_written_out_layout():
+    leaf = jnp.zeros(2)
+    with pytest.raises(ValueError, match=r"steps \[0, 2\]"):
+        models.stack_steps({"step0": {"w": leaf}, "step2": {"w": leaf}})
+    with pytest.raises(ValueError, match="unequal lengths"):
+        models.unstack_steps({"steps": {"steps": {"a": jnp.zeros(2), "b": jnp.zeros(3)}}})

@@ -13,7 +13,8 @@ import orbax.checkpoint as ocp
 import pytest
 import tensorflow_datasets as tfds
 
-from jinvnet import train
+from jinvnet import models, train
+from jinvnet.train import checkpoint
 from tests.train._tiny import Scripted, small_digits, tiny_config
 
 
@@ -390,3 +391,104 @@ def test_old_checkpoint_without_causal_convolutions_keeps_resuming():
     assert train.loop.upgrade_fingerprint(saved)["kernel_layout"] == "HWIO"
     saved = {"model": {"factory": "MultiScaleFlow", "kwargs": {"conv": "emerging"}}}
     assert train.loop.upgrade_fingerprint(saved)["kernel_layout"] != "HWIO"
+
+
+def _multiscale_config(num_steps, scan_steps):
+    config = tiny_config(num_steps=num_steps, checkpoint_every=2)
+    config.model.factory = "multiscale.glow"
+    config.model.kwargs = {
+        "num_levels": 2,
+        "steps_per_level": 3,
+        "hidden_channels": 4,
+        "scan_steps": scan_steps,
+    }
+    train.configs.complete_model_kwargs(config)
+    return config
+
+
+def _restored_state(config, workdir):
+    dataset = small_digits()
+    model = train.loop.build_model(config)
+    optimizer = train.make_optimizer(config.optim, config.train.num_steps)
+    mesh = train.parallel.data_mesh()
+    like = train.loop.initial_state(config, model, dataset, optimizer, mesh)
+    checkpoints = train.loop.checkpointer(config, workdir)
+    try:
+        return checkpoints.restore(like)[0]
+    finally:
+        checkpoints.close()
+
+
+def _assert_trees_equal(a, b, same_structure=True):
+    if same_structure:  # (a raw restore has lists and dicts for optax's tuples)
+        assert jax.tree_util.tree_structure(a) == jax.tree_util.tree_structure(b)
+    a, b = jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+@pytest.mark.parametrize("saved_scanned", [False, True])
+def test_checkpoint_restores_into_the_other_step_layout(tmp_path, saved_scanned):
+    # Written-out and scanned steps store the same values in two layouts
+    # (models.stack_steps); a checkpoint of either resumes a run of the other.
+    saved = _multiscale_config(2, saved_scanned)
+    train.train_and_evaluate(
+        saved, str(tmp_path), dataset=small_digits(), progress=False
+    )
+    on_disk = _params(tmp_path, 2)
+    assert ("step0" in on_disk["params"]["flow"]["level0"]) != saved_scanned
+    other = _multiscale_config(4, not saved_scanned)
+    restored = _restored_state(other, str(tmp_path))
+    convert = models.unstack_steps if saved_scanned else models.stack_steps
+    expected = convert(on_disk)  # params, constants, Adam moments, EMA: every tree
+    for field in ("params", "constants", "opt_state", "ema_params"):
+        _assert_trees_equal(
+            jax.device_get(getattr(restored, field)),
+            expected[field],
+            same_structure=field != "opt_state",
+        )
+    assert int(restored.step) == 2
+    summary = train.train_and_evaluate(
+        other, str(tmp_path), dataset=small_digits(), progress=False
+    )
+    assert summary["step"] == 4 and np.isfinite(summary["test"]["bits_per_dim"])
+
+
+def test_checkpoint_from_before_scan_steps_is_read_as_written_out(tmp_path):
+    config = _multiscale_config(2, False)
+    train.train_and_evaluate(
+        config, str(tmp_path), dataset=small_digits(), progress=False
+    )
+    _rewrite_saved_model(tmp_path, 2, lambda model: model["kwargs"].pop("scan_steps"))
+    default = _multiscale_config(4, True)  # the default since 2026-12-04
+    saved = json.load(open(tmp_path / "checkpoints" / "2" / "meta" / "metadata"))
+    upgraded = train.loop.upgrade_fingerprint(saved)
+    assert upgraded["model"]["kwargs"]["scan_steps"] is False
+    restored = _restored_state(default, str(tmp_path))
+    _assert_trees_equal(
+        jax.device_get(restored.params),
+        models.stack_steps(_params(tmp_path, 2)["params"]),
+    )
+    # A difference besides the layout still refuses, whatever the layouts.
+    _rewrite_saved_model(
+        tmp_path, 2, lambda model: model["kwargs"].update(hidden_channels=16)
+    )
+    with pytest.raises(
+        train.CheckpointError,
+        match=r"model.kwargs.hidden_channels: checkpoint 16, this run 4",
+    ):
+        _restored_state(default, str(tmp_path))
+
+
+def test_step_layout_conversion_only_for_layout_fields():
+    config = _multiscale_config(2, True)
+    current = train.loop.fingerprint(config)
+    other = json.loads(json.dumps(current))
+    other["model"]["kwargs"]["scan_unroll"] = 3  # how the loop runs, same layout
+    assert train.loop.step_layout_conversion(other, current) is checkpoint.IDENTITY
+    other["model"]["kwargs"]["scan_steps"] = False
+    conversion = train.loop.step_layout_conversion(other, current)
+    assert conversion.to_saved is models.unstack_steps
+    other["model"]["kwargs"]["steps_per_level"] = 4
+    assert train.loop.step_layout_conversion(other, current) is None

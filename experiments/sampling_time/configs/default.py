@@ -30,7 +30,8 @@ def get_config() -> ml_collections.ConfigDict:
     # The sequential reference, the anti-diagonal wavefront, and the default ("fast":
     # the row solver for the flows' layer shapes); see jinvnet/ops/cinc.py.
     config.methods = ("scan", "wavefront", "fast")
-    # Each level's steps as one lax.scan (`MultiScaleFlow.scan_steps`): one step
-    # to compile per level instead of D.
-    config.scan_steps = False
+    # Each level's steps as one lax.scan (`MultiScaleFlow.scan_steps`, the
+    # library's default): one step to compile per level instead of D. False
+    # writes them out (the width-512 table of docs/benchmarks.md was taken so).
+    config.scan_steps = True
     return config
