@@ -48,9 +48,8 @@ Example (a doctest): four Glow steps, scanned.
     True
 """
 
-from typing import Callable
-
 import re
+from typing import Callable
 
 import distrax
 import flax.linen as nn

@@ -334,7 +334,9 @@ def test_without_split_prior_the_factored_half_is_not_whitened():
 def test_coupling_init_reaches_every_conditioner():
     x = jax.random.normal(jax.random.PRNGKey(0), (2, 8, 8, 1), jnp.float32)
     params = jax.jit(_tiny(coupling_init="uniform").init)(jax.random.PRNGKey(1), x)
-    flat = jax.tree_util.tree_flatten_with_path(models.unstack_steps(params)["params"])[0]
+    flat = jax.tree_util.tree_flatten_with_path(models.unstack_steps(params)["params"])[
+        0
+    ]
     hidden_biases = [
         leaf for path, leaf in flat if "Coupling" in str(path) and "b1" in str(path)
     ]

@@ -155,13 +155,15 @@ def test_stack_steps_is_the_scanned_layout_and_unstack_inverts_it():
     _, _, variables, scanned, stacked = _pair("1x1", depth=3, dtype=jnp.float32)
     ours = models.stack_steps(variables)
     assert jax.tree_util.tree_structure(ours) == jax.tree_util.tree_structure(stacked)
-    for a, b in zip(jax.tree_util.tree_leaves(ours), jax.tree_util.tree_leaves(stacked)):
+    for a, b in zip(
+        jax.tree_util.tree_leaves(ours), jax.tree_util.tree_leaves(stacked)
+    ):
         np.testing.assert_array_equal(a, b)
     back = models.unstack_steps(ours)
-    assert jax.tree_util.tree_structure(back) == jax.tree_util.tree_structure(
-        variables
-    )
-    for a, b in zip(jax.tree_util.tree_leaves(back), jax.tree_util.tree_leaves(variables)):
+    assert jax.tree_util.tree_structure(back) == jax.tree_util.tree_structure(variables)
+    for a, b in zip(
+        jax.tree_util.tree_leaves(back), jax.tree_util.tree_leaves(variables)
+    ):
         np.testing.assert_array_equal(a, b)
     # Dicts inside other pytree nodes (optax's states) are converted too.
     pair = models.stack_steps((variables["params"], [variables["params"]]))
@@ -173,4 +175,6 @@ def test_stack_steps_refuses_what_is_not_the_written_out_layout():
     with pytest.raises(ValueError, match=r"steps \[0, 2\]"):
         models.stack_steps({"step0": {"w": leaf}, "step2": {"w": leaf}})
     with pytest.raises(ValueError, match="unequal lengths"):
-        models.unstack_steps({"steps": {"steps": {"a": jnp.zeros(2), "b": jnp.zeros(3)}}})
+        models.unstack_steps(
+            {"steps": {"steps": {"a": jnp.zeros(2), "b": jnp.zeros(3)}}}
+        )
