@@ -114,6 +114,22 @@ VARIANTS: dict[str, tuple[str, ...]] = {
         *_INIT_UNIFORM,
         "--config.model.kwargs.scan_steps=True",
     ),
+    # The main job trained 2x and 3x as long (issue 25: does the T = 0.7 sample
+    # score grow with training, and how far from 60%?), scored at T = 0.5 too.
+    "main_job_3600": (
+        *_SMALL_Q,
+        *_LR_6E_3,
+        *_INIT_UNIFORM,
+        "--config.train.num_steps=3600",
+        "--config.train.temperatures=(1.0,0.7,0.5)",
+    ),
+    "main_job_5400": (
+        *_SMALL_Q,
+        *_LR_6E_3,
+        *_INIT_UNIFORM,
+        "--config.train.num_steps=5400",
+        "--config.train.temperatures=(1.0,0.7,0.5)",
+    ),
     # Not a change at equal budget: the ceiling of the recipe at 3x the steps.
     "steps_5400": ("--config.train.num_steps=5400",),
     "width96_depth6": (

@@ -8,8 +8,11 @@ residuals, and times inverting a batch against the forward pass. On the trained
 model it then puts Algorithm 1 (memory 1) next to its Anderson acceleration
 (`anderson_memory` m > 1, `jinvnet.ops.mint`): per memory, the error after T
 steps, the first T reaching the target, the tolerance loop's forward passes per
-layer and its time. Writes `inversion.png`, `inversion_table.md`,
-`acceleration_table.md` and `results.json` to the workdir.
+layer and its time. Per layer of the trained model, it also computes the smallest
+error any method that mixes k fixed-point steps (Algorithm 1, Anderson, GMRES) can
+reach on the layer linearised at the solution (`krylov_bound`). Writes
+`inversion.png`, `inversion_table.md`, `acceleration_table.md`,
+`krylov_bound_table.md` and `results.json` to the workdir.
 
     python -m experiments.mintnet_inversion.main --config=default --workdir=/tmp/mint
 """
@@ -26,6 +29,7 @@ import matplotlib
 import ml_collections
 import numpy as np
 
+from experiments.mintnet_inversion import krylov_bound
 from jinvnet import bijectors, data, models, train
 from jinvnet.train import config_cli
 
@@ -201,6 +205,44 @@ def _acceleration_table(rows: list[dict], num_steps, target: float) -> str:
     return "\n".join(lines) + "\n"
 
 
+def bound_report(model_config, variables, x, steps_list) -> list[dict]:
+    """Per Mint layer (inversion order) and k: Algorithm 1's linearised error next to
+    the smallest any Krylov / Anderson method can reach in k steps (`krylov_bound`).
+    """
+    bij = _flow(model_config, variables, x)
+    layers = krylov_bound.mint_layers(bij, x)[::-1]  # inverted last layer first
+    return [
+        {
+            "layer": len(layers) - 1 - i,
+            "upper": layer.upper,
+            "bounds": krylov_bound.layer_bounds(layer, x_in, z, steps_list),
+        }
+        for i, (layer, x_in, z) in enumerate(layers)
+    ]
+
+
+def _bound_table(rows: list[dict], steps_list, target: float) -> str:
+    header = (
+        "| layer (inversion order) | "
+        + " | ".join(f"k={k}: Alg. 1 / optimum" for k in steps_list)
+        + f" | fewest k with optimum <= {target:.0e} |"
+    )
+    lines = [header, "|---|" + "---|" * (len(steps_list) + 1)]
+    for row in rows:
+        cells = [
+            f"{row['bounds'][k]['algorithm_1']:.1e} / "
+            f"{row['bounds'][k]['krylov_optimum']:.1e}"
+            for k in steps_list
+        ]
+        first = next(
+            (k for k in steps_list if row["bounds"][k]["krylov_optimum"] <= target),
+            f"> {max(steps_list)}",
+        )
+        kind = "upper" if row["upper"] else "lower"
+        lines.append(f"| {row['layer']} ({kind}) | " + " | ".join(cells) + f" | {first} |")
+    return "\n".join(lines) + "\n"
+
+
 def _plot(sweeps: dict, num_steps, target: float, path: str) -> None:
     fig, axes = plt.subplots(1, len(sweeps), figsize=(5 * len(sweeps), 4), sharey=True)
     for ax, (title, curves) in zip(np.atleast_1d(axes), sweeps.items()):
@@ -266,6 +308,16 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
         ),
         "acceleration_trained": acceleration(model_config, trained, x, config),
     }
+    if config.bound_steps:
+        results["krylov_bound_trained"] = bound_report(
+            model_config, trained, x, tuple(config.bound_steps)
+        )
+        with open(os.path.join(workdir, "krylov_bound_table.md"), "w") as f:
+            f.write(
+                _bound_table(
+                    results["krylov_bound_trained"], config.bound_steps, config.target
+                )
+            )
     _plot(sweeps, num_steps, config.target, os.path.join(workdir, "inversion.png"))
     with open(os.path.join(workdir, "inversion_table.md"), "w") as f:
         f.write(_table(sweeps, num_steps))

@@ -28,3 +28,10 @@ def test_smoke_run_writes_plot_table_and_results(tmp_path):
     assert plain["passes_per_layer"] == [i + 1 for i in report["iterations_per_layer"]]
     table = (tmp_path / "acceleration_table.md").read_text().splitlines()
     assert len(table) == 4 and table[3].startswith("| 3 | ")
+    # The Krylov lower bound: one row per Mint layer, never above Algorithm 1.
+    bounds = results["krylov_bound_trained"]
+    assert [row["upper"] for row in bounds] == [True, False]  # inversion order
+    for row in bounds:
+        for k, cell in row["bounds"].items():
+            assert 0 <= cell["krylov_optimum"] <= cell["algorithm_1"] * (1 + 1e-6), k
+    assert (tmp_path / "krylov_bound_table.md").read_text().count("\n") == 4

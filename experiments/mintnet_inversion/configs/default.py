@@ -22,4 +22,6 @@ def get_config() -> ml_collections.ConfigDict:
     # Algorithm 1 (memory 1) next to Anderson acceleration, trained model, alpha 1.
     config.anderson_memories = (1, 2, 3, 5, 8)
     config.acceleration_steps = (5, 8, 10, 12, 15, 20)
+    # k for the Krylov lower bound per layer (k steps = k + 1 forward passes).
+    config.bound_steps = (5, 8, 9, 10, 12, 15)
     return config

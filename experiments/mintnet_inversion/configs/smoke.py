@@ -17,4 +17,5 @@ def get_config():
     config.timing_repeats = 1
     config.anderson_memories = (1, 3)
     config.acceleration_steps = (1, 3)
+    config.bound_steps = (1, 2)
     return config
