@@ -96,7 +96,9 @@ def min_max_combination(vectors: np.ndarray) -> float:
         cost, a_ub, b_ub, a_eq, np.ones(1), bounds=bounds, method="highs"
     )
     if not result.success:
-        raise RuntimeError(f"krylov_bound: the linear programme failed: {result.message}")
+        raise RuntimeError(
+            f"krylov_bound: the linear programme failed: {result.message}"
+        )
     return float(result.x[-1])
 
 

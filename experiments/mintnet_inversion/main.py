@@ -239,7 +239,9 @@ def _bound_table(rows: list[dict], steps_list, target: float) -> str:
             f"> {max(steps_list)}",
         )
         kind = "upper" if row["upper"] else "lower"
-        lines.append(f"| {row['layer']} ({kind}) | " + " | ".join(cells) + f" | {first} |")
+        lines.append(
+            f"| {row['layer']} ({kind}) | " + " | ".join(cells) + f" | {first} |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -12,8 +12,9 @@ from jinvnet.ops import mint
 
 def _layer_problem(upper=False, steps=4):
     """A strongly coupled Mint layer on 3x3x2 images (n = 18), float64."""
-    params = mint.init(jax.random.PRNGKey(0), 2, num_groups=2, init_scale=1.5,
-                       dtype=jnp.float64)
+    params = mint.init(
+        jax.random.PRNGKey(0), 2, num_groups=2, init_scale=1.5, dtype=jnp.float64
+    )
     x_star = jax.random.normal(jax.random.PRNGKey(1), (2, 3, 3, 2), jnp.float64)
     z = mint.forward(params, x_star, upper=upper)[0]
     vectors = krylov_bound.krylov_vectors(params, x_star, z, upper=upper, steps=steps)
@@ -25,11 +26,13 @@ def test_krylov_vectors_are_powers_of_the_dense_strictly_triangular_n(upper):
     with jax.enable_x64(True):
         params, x_star, z, vectors = _layer_problem(upper)
         for b in range(2):
+
             def flat(v):
                 return mint.forward(params, v.reshape(1, 3, 3, 2), upper=upper)[0]
 
-            jacobian = np.asarray(jax.jacfwd(lambda v: flat(v).reshape(-1))(
-                x_star[b].reshape(-1)))
+            jacobian = np.asarray(
+                jax.jacfwd(lambda v: flat(v).reshape(-1))(x_star[b].reshape(-1))
+            )
             n = jacobian / np.diag(jacobian)[:, None] - np.eye(18)
             # Strictly triangular in raster-then-channel order (ops.mint).
             part = np.triu(n) if not upper else np.tril(n)
