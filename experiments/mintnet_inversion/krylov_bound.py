@@ -81,25 +81,60 @@ def min_max_combination(vectors: np.ndarray) -> float:
     """min over s with sum_j (-1)^j s_j = 1 of max |sum_j s_j v_j| (one example).
 
     vectors: (k + 1, n), row j = N^j e_0. Solved as a linear programme in (s, t):
-    minimise t subject to -t <= V^T s <= t elementwise and the constraint on s.
+    minimise t subject to -t <= V^T s <= t elementwise and the constraint on s,
+    with each v_j scaled to unit max-norm first (they shrink by orders of magnitude
+    with j, which HiGHS's simplex does not survive unscaled).
+
+    Raises:
+      RuntimeError: if HiGHS fails on the programme (never a quiet number).
     """
+    vectors = np.asarray(vectors, np.float64)
+    norms = np.max(np.abs(vectors), axis=1)
+    keep = norms > 0  # a zero v_j adds nothing (N^j e_0 = 0: the exact answer)
+    if not keep.all():
+        return 0.0
     count, size = vectors.shape
-    vt = vectors.T.astype(np.float64)
+    vt = (vectors / norms[:, None]).T
     ones = np.ones((size, 1))
     cost = np.zeros(count + 1)
     cost[-1] = 1.0
     a_ub = np.block([[vt, -ones], [-vt, -ones]])
-    b_ub = np.zeros(2 * size)
-    a_eq = np.append((-1.0) ** np.arange(count), 0.0)[None, :]
+    a_eq = np.append((-1.0) ** np.arange(count) / norms, 0.0)[None, :]
     bounds = [(None, None)] * count + [(0, None)]
-    result = optimize.linprog(
-        cost, a_ub, b_ub, a_eq, np.ones(1), bounds=bounds, method="highs"
-    )
-    if not result.success:
-        raise RuntimeError(
-            f"krylov_bound: the linear programme failed: {result.message}"
+    messages = []
+    for method in ("highs-ds", "highs-ipm"):
+        result = optimize.linprog(
+            cost,
+            a_ub,
+            np.zeros(2 * size),
+            a_eq,
+            np.ones(1),
+            bounds=bounds,
+            method=method,
         )
-    return float(result.x[-1])
+        if result.success:
+            return _checked(vectors, result.x[:-1] / norms, float(result.x[-1]))
+        messages.append(f"{method}: {result.message}")
+    raise RuntimeError(
+        "krylov_bound: the linear programme failed: " + "; ".join(messages)
+    )
+
+
+def _checked(vectors: np.ndarray, s: np.ndarray, optimum: float) -> float:
+    """The optimum, after checking that the coefficients reach it (float64).
+
+    HiGHS works to tolerances of about 1e-7; the combination sum_j s_j v_j, with s
+    rescaled to meet the constraint exactly, must reach the reported value within
+    1e-6 of max |v_0|, or the programme's answer is not trusted.
+    """
+    s = s / np.sum((-1.0) ** np.arange(len(s)) * s)
+    reached = float(np.max(np.abs(s @ vectors)))
+    if abs(reached - optimum) > 1e-6 * np.max(np.abs(vectors[0])):
+        raise RuntimeError(
+            f"krylov_bound: the programme reports {optimum:.3e}, its coefficients "
+            f"reach {reached:.3e}"
+        )
+    return max(optimum, 0.0)
 
 
 def layer_bounds(layer, x_star, z, steps_list) -> dict:

@@ -221,6 +221,11 @@ def bound_report(model_config, variables, x, steps_list) -> list[dict]:
     ]
 
 
+def _small(value: float) -> str:
+    """Values under the linear programme's resolution (~1e-9 relative) as such."""
+    return "< 1e-9" if value < 1e-9 else f"{value:.1e}"
+
+
 def _bound_table(rows: list[dict], steps_list, target: float) -> str:
     header = (
         "| layer (inversion order) | "
@@ -231,7 +236,7 @@ def _bound_table(rows: list[dict], steps_list, target: float) -> str:
     for row in rows:
         cells = [
             f"{row['bounds'][k]['algorithm_1']:.1e} / "
-            f"{row['bounds'][k]['krylov_optimum']:.1e}"
+            + _small(row["bounds"][k]["krylov_optimum"])
             for k in steps_list
         ]
         first = next(
@@ -310,16 +315,6 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
         ),
         "acceleration_trained": acceleration(model_config, trained, x, config),
     }
-    if config.bound_steps:
-        results["krylov_bound_trained"] = bound_report(
-            model_config, trained, x, tuple(config.bound_steps)
-        )
-        with open(os.path.join(workdir, "krylov_bound_table.md"), "w") as f:
-            f.write(
-                _bound_table(
-                    results["krylov_bound_trained"], config.bound_steps, config.target
-                )
-            )
     _plot(sweeps, num_steps, config.target, os.path.join(workdir, "inversion.png"))
     with open(os.path.join(workdir, "inversion_table.md"), "w") as f:
         f.write(_table(sweeps, num_steps))
@@ -333,6 +328,18 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
         )
     with open(os.path.join(workdir, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
+    if config.bound_steps:  # written after the rest, which a failure here keeps
+        results["krylov_bound_trained"] = bound_report(
+            model_config, trained, x, tuple(config.bound_steps)
+        )
+        with open(os.path.join(workdir, "krylov_bound_table.md"), "w") as f:
+            f.write(
+                _bound_table(
+                    results["krylov_bound_trained"], config.bound_steps, config.target
+                )
+            )
+        with open(os.path.join(workdir, "results.json"), "w") as f:
+            json.dump(results, f, indent=1)
     return results
 
 
