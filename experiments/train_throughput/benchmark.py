@@ -89,15 +89,21 @@ def _throughput(name: str, config: ml_collections.ConfigDict, variant: str) -> d
     state, metrics = step(state, sharded)
     jax.block_until_ready(metrics)
     compile_s = time.perf_counter() - start
-    loss = mean_loss(model, objective, state.constants, sharded, state.rng)
-    forward = jax.jit(lambda params: loss(params)[0])
+
+    # The batch is an argument, not a closed-over constant: a constant would be
+    # placed on one device, and with several devices the forward and gradient
+    # would then not run sharded like the step (they timed slower than the step).
+    def loss(params, batch):
+        return mean_loss(model, objective, state.constants, batch, state.rng)(params)
+
+    forward = jax.jit(lambda params, batch: loss(params, batch)[0])
     gradient = jax.jit(jax.grad(loss, has_aux=True))
     # Interleaved rounds, medians (experiments._timing): a slow spell of the
     # machine hits the three alike. Every call starts from the same state.
     seconds, results = interleaved(
         {
-            "forward": lambda: forward(state.params),
-            "gradient": lambda: gradient(state.params),
+            "forward": lambda: forward(state.params, sharded),
+            "gradient": lambda: gradient(state.params, sharded),
             "step": lambda: step(state, sharded),
         },
         repeats=config.steps,

@@ -8,7 +8,9 @@ be overridden after it with `--config.<field>=<value>`, e.g.
 (ml_collections.config_flags: the value is parsed as the field's type; a field
 that does not exist is an error; `--show_config` lists them all).
 
-Several devices on one host are used automatically (data parallel). On several
+Several devices on one host are used automatically (data parallel); on a CPU,
+--cpu_devices=N makes N devices of it (default "cores": one per usable core, as
+many as divide the batch sizes; docs/training.md, "CPU devices"). On several
 hosts, start the same command on every host with --distributed, which calls
 `jax.distributed.initialize()` (it finds the coordinator on TPU pods and SLURM;
 elsewhere set JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES and JAX_PROCESS_ID, e.g.
@@ -25,7 +27,7 @@ import sys
 import jax
 import ml_collections
 
-from jinvnet.train import config_cli, configs, evaluation
+from jinvnet.train import config_cli, configs, evaluation, parallel
 from jinvnet.train.config_validation import validate_config
 from jinvnet.train.loop import train_and_evaluate
 
@@ -53,6 +55,41 @@ def _initialize_distributed() -> None:
                     f"{variable} must be an integer, got {text!r}"
                 ) from error
     jax.distributed.initialize(**kwargs)
+
+
+def _make_cpu_devices(requested: str | None, config: ml_collections.ConfigDict) -> None:
+    """Sets the CPU device count (`parallel.set_cpu_devices`) from --cpu_devices.
+
+    A count asked for on the command line ("cores" or N) that cannot be honoured
+    stops the run. Without --cpu_devices the count is "cores", but it gives way to
+    a count set in the environment (XLA_FLAGS, JAX_NUM_CPU_DEVICES) and to a JAX
+    that has already started (`main` called from a program that ran JAX first).
+    """
+    if requested is None:
+        flags = os.environ.get("XLA_FLAGS", "")
+        if (
+            "xla_force_host_platform_device_count" in flags
+            or "JAX_NUM_CPU_DEVICES" in os.environ
+        ):
+            return
+    if requested in (None, "cores"):
+        sizes = [config.train.batch_size, config.train.eval_batch_size]
+        count = parallel.cpu_device_count(sizes)
+    else:
+        try:
+            count = int(requested)
+        except ValueError:
+            count = requested  # set_cpu_devices names the bad value
+    try:
+        parallel.set_cpu_devices(count)
+    except ValueError as error:
+        raise SystemExit(
+            f'--cpu_devices must be a positive integer or "cores", got {requested!r}'
+        ) from error
+    except RuntimeError as error:
+        if requested is not None:
+            raise SystemExit(str(error)) from error
+        logging.getLogger(__name__).info("keeping JAX's CPU devices: %s", error)
 
 
 @contextlib.contextmanager
@@ -109,6 +146,13 @@ def _parser() -> argparse.ArgumentParser:
         help="call jax.distributed.initialize() first (multi-host)",
     )
     parser.add_argument(
+        "--cpu_devices",
+        help='how many devices to make of the CPU: N, or "cores" (the default: '
+        "one per usable core, as many as divide train.batch_size and "
+        "train.eval_batch_size; without this flag, a count set by XLA_FLAGS or "
+        "JAX_NUM_CPU_DEVICES is kept). Accelerators are unaffected",
+    )
+    parser.add_argument(
         "--no_progress", action="store_true", help="hide the progress bar"
     )
     parser.add_argument(
@@ -143,6 +187,7 @@ def main(argv: list[str] | None = None) -> dict | None:
         validate_config(config)
     except ValueError as error:
         raise SystemExit(str(error)) from error
+    _make_cpu_devices(args.cpu_devices, config)
     if args.distributed:
         _initialize_distributed()
     if args.eval_only:

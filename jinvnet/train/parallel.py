@@ -22,6 +22,8 @@ Example (a doctest): on one CPU the mesh has one device.
     (True, (4, 2, 2, 1))
 """
 
+import os
+
 import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
@@ -68,3 +70,67 @@ def shard_batch(local_batch: dict[str, np.ndarray], mesh: Mesh) -> dict[str, jax
         key: jax.make_array_from_process_local_data(sharding, np.asarray(value))
         for key, value in local_batch.items()
     }
+
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity mask, else cpu_count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def cpu_device_count(batch_sizes: list[int], cores: int | None = None) -> int:
+    """One CPU device per core, as many as divide every batch size.
+
+    The largest n <= `cores` (default `usable_cores()`) that divides each of
+    `batch_sizes`: a data-parallel step splits each batch evenly over the devices.
+
+        >>> cpu_device_count([64, 500], cores=2), cpu_device_count([64], cores=6)
+        (2, 4)
+        >>> cpu_device_count([63], cores=2)
+        1
+        >>> cpu_device_count([64]) <= usable_cores()
+        True
+    """
+    cores = usable_cores() if cores is None else cores
+    if cores < 1 or any(size < 1 for size in batch_sizes):
+        raise ValueError(
+            f"cores and batch sizes must be positive, got {cores}, {batch_sizes}"
+        )
+    return max(
+        n for n in range(1, cores + 1) if all(size % n == 0 for size in batch_sizes)
+    )
+
+
+def set_cpu_devices(count: int) -> None:
+    """Makes JAX's CPU backend `count` devices; call it before any JAX operation.
+
+    On a CPU, JAX makes one device by default, which runs a step's operations one
+    after the other; with one device per core the data-parallel step runs each
+    core on its share of the batch (docs/training.md, "CPU devices"). Accelerators
+    are unaffected.
+
+    Raises:
+      ValueError: if `count` is not a positive integer.
+      RuntimeError: if JAX has already run an operation with another count.
+
+        >>> import jax
+        >>> set_cpu_devices(len(jax.local_devices(backend="cpu")))  # as it is: fine
+    """
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError(
+            f"the CPU device count must be a positive integer, got {count!r}"
+        )
+    try:
+        jax.config.update("jax_num_cpu_devices", count)
+    except RuntimeError as error:  # JAX refuses once its backends exist
+        have = len(jax.local_devices(backend="cpu"))
+        if have == count:
+            return
+        raise RuntimeError(
+            f"cannot make {count} CPU devices: JAX has already started with "
+            f"{have}; set the count before the first JAX operation (or "
+            f"XLA_FLAGS=--xla_force_host_platform_device_count={count} before "
+            "starting Python)"
+        ) from error

@@ -211,3 +211,66 @@ def test_bad_values_stop_before_anything_runs(tmp_path):
         with pytest.raises(SystemExit, match=message):
             cli.main([f"--workdir={workdir}", *_TINY, override])
         assert not workdir.exists(), override
+
+
+def _num_devices_printed(result) -> int:
+    """The device count from the summary JSON, the last line the CLI prints."""
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])["num_devices"]
+
+
+@pytest.mark.slow
+def test_cpu_devices_flag_default_and_environment(tmp_path):
+    """--cpu_devices=N makes N CPU devices; without it, one per core as many as
+    divide the batch sizes, unless XLA_FLAGS already set a count. A checkpoint
+    written on 4 devices resumes on 1."""
+    args = [*_TINY, "--config.train.num_steps=1", "--config.train.checkpoint_every=1"]
+    env = {
+        key: value for key, value in os.environ.items() if key != "JAX_NUM_CPU_DEVICES"
+    }
+    flags = env.get("XLA_FLAGS", "")
+    runs = {
+        "asked": ([f"--workdir={tmp_path / 'a'}", "--cpu_devices=4"], flags),
+        "default": ([f"--workdir={tmp_path / 'b'}"], flags),
+        "environment": (
+            [f"--workdir={tmp_path / 'c'}"],
+            f"{flags} --xla_force_host_platform_device_count=8",
+        ),
+    }
+    counts = {}
+    for name, (extra, xla_flags) in runs.items():
+        result = processes.run_module(
+            "jinvnet.train",
+            [*args, *extra],
+            timeout=300,
+            env={**env, "XLA_FLAGS": xla_flags, "JAX_PLATFORMS": "cpu"},
+        )
+        counts[name] = _num_devices_printed(result)
+    # _TINY: batch 8, eval batch 64.
+    cores = train.parallel.usable_cores()
+    expected = max(n for n in (1, 2, 4, 8) if n <= cores)
+    assert counts == {"asked": 4, "default": expected, "environment": 8}
+    # The 4-device run's checkpoint resumes on one device (the state is replicated).
+    result = processes.run_module(
+        "jinvnet.train",
+        [*_TINY, "--config.train.num_steps=2", f"--workdir={tmp_path / 'a'}"]
+        + ["--cpu_devices=1"],
+        timeout=300,
+        env={**env, "JAX_PLATFORMS": "cpu"},
+    )
+    assert _num_devices_printed(result) == 1
+    assert "resumed from step 1" in result.stderr, result.stderr[-2000:]
+
+
+def test_cpu_devices_that_cannot_be_made_stop_the_run(tmp_path):
+    import jax
+
+    workdir = tmp_path / "run"
+    have = len(jax.local_devices(backend="cpu"))  # this process started JAX already
+    with pytest.raises(SystemExit, match=f"JAX has already started with {have}"):
+        cli.main([f"--workdir={workdir}", *_TINY, f"--cpu_devices={have + 1}"])
+    with pytest.raises(SystemExit, match="positive integer or \"cores\", got '0'"):
+        cli.main([f"--workdir={workdir}", *_TINY, "--cpu_devices=0"])
+    with pytest.raises(SystemExit, match="got 'two'"):
+        cli.main([f"--workdir={workdir}", *_TINY, "--cpu_devices=two"])
+    assert not workdir.exists()

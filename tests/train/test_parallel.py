@@ -80,3 +80,30 @@ def test_four_device_step_equals_one_device_step():
     )
     assert result.returncode == 0, result.stderr[-4000:]
     assert "OK" in result.stdout
+
+
+def test_cpu_device_count_divides_every_batch():
+    from jinvnet.train.parallel import cpu_device_count
+
+    assert cpu_device_count([64, 256], cores=16) == 16
+    assert cpu_device_count([64, 250], cores=16) == 2
+    assert cpu_device_count([96], cores=5) == 4
+    assert cpu_device_count([7], cores=2) == 1
+    with pytest.raises(ValueError, match="must be positive"):
+        cpu_device_count([0], cores=2)
+    with pytest.raises(ValueError, match="must be positive"):
+        cpu_device_count([8], cores=0)
+
+
+def test_set_cpu_devices_checks_its_count_and_keeps_a_started_jax():
+    import jax
+
+    from jinvnet.train.parallel import set_cpu_devices
+
+    for bad in (0, -1, 2.0, True, "2"):
+        with pytest.raises(ValueError, match="positive integer"):
+            set_cpu_devices(bad)
+    have = len(jax.local_devices(backend="cpu"))
+    set_cpu_devices(have)  # what it has: nothing to do
+    with pytest.raises(RuntimeError, match=f"already started with {have}"):
+        set_cpu_devices(have + 1)
