@@ -24,7 +24,14 @@ import optax
 from experiments._timing import interleaved
 from jinvnet import models
 from jinvnet.models import multiscale
-from jinvnet.train import Objective, TrainState, data_mesh, make_train_step, shard_batch
+from jinvnet.train import (
+    Objective,
+    TrainState,
+    data_mesh,
+    make_train_step,
+    parallel,
+    shard_batch,
+)
 from jinvnet.train.step import mean_loss
 
 
@@ -126,6 +133,10 @@ def _throughput(name: str, config: ml_collections.ConfigDict, variant: str) -> d
 
 def run(config: ml_collections.ConfigDict, output_dir: str | None) -> list[dict]:
     """Times every preset in one run; adds each one's ratio to the first."""
+    if config.cpu_devices:
+        parallel.set_cpu_devices(config.cpu_devices)
+    else:
+        parallel.default_cpu_devices([config.batch_size])
     rows = []
     for name in config.models:
         for variant in config.variants:

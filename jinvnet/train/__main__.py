@@ -58,38 +58,27 @@ def _initialize_distributed() -> None:
 
 
 def _make_cpu_devices(requested: str | None, config: ml_collections.ConfigDict) -> None:
-    """Sets the CPU device count (`parallel.set_cpu_devices`) from --cpu_devices.
+    """Sets the CPU device count from --cpu_devices ("cores" or N).
 
-    A count asked for on the command line ("cores" or N) that cannot be honoured
-    stops the run. Without --cpu_devices the count is "cores", but it gives way to
-    a count set in the environment (XLA_FLAGS, JAX_NUM_CPU_DEVICES) and to a JAX
-    that has already started (`main` called from a program that ran JAX first).
+    A count asked for that cannot be made stops the run. Without the flag,
+    `parallel.default_cpu_devices`: one per core unless the environment set a
+    count or JAX has already started (`main` called from a program that ran JAX).
     """
+    sizes = [config.train.batch_size, config.train.eval_batch_size]
     if requested is None:
-        flags = os.environ.get("XLA_FLAGS", "")
-        if (
-            "xla_force_host_platform_device_count" in flags
-            or "JAX_NUM_CPU_DEVICES" in os.environ
-        ):
-            return
-    if requested in (None, "cores"):
-        sizes = [config.train.batch_size, config.train.eval_batch_size]
-        count = parallel.cpu_device_count(sizes)
-    else:
-        try:
-            count = int(requested)
-        except ValueError:
-            count = requested  # set_cpu_devices names the bad value
+        parallel.default_cpu_devices(sizes)
+        return
     try:
+        count = (
+            parallel.cpu_device_count(sizes) if requested == "cores" else int(requested)
+        )
         parallel.set_cpu_devices(count)
     except ValueError as error:
         raise SystemExit(
             f'--cpu_devices must be a positive integer or "cores", got {requested!r}'
         ) from error
     except RuntimeError as error:
-        if requested is not None:
-            raise SystemExit(str(error)) from error
-        logging.getLogger(__name__).info("keeping JAX's CPU devices: %s", error)
+        raise SystemExit(str(error)) from error
 
 
 @contextlib.contextmanager

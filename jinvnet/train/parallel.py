@@ -22,6 +22,7 @@ Example (a doctest): on one CPU the mesh has one device.
     (True, (4, 2, 2, 1))
 """
 
+import logging
 import os
 
 import jax
@@ -134,3 +135,24 @@ def set_cpu_devices(count: int) -> None:
             f"XLA_FLAGS=--xla_force_host_platform_device_count={count} before "
             "starting Python)"
         ) from error
+
+
+def default_cpu_devices(batch_sizes: list[int]) -> None:
+    """One CPU device per usable core, as many as divide `batch_sizes`, if it can.
+
+    What the trainer's CLI does without --cpu_devices (`cpu_device_count`,
+    `set_cpu_devices`), giving way to a count set in the environment (XLA_FLAGS'
+    --xla_force_host_platform_device_count, JAX_NUM_CPU_DEVICES) and to a JAX that
+    has already started, whose devices it keeps.
+
+        >>> default_cpu_devices([64])  # JAX has started here: its devices stay
+    """
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_force_host_platform_device_count" in flags or (
+        "JAX_NUM_CPU_DEVICES" in os.environ
+    ):
+        return
+    try:
+        set_cpu_devices(cpu_device_count(batch_sizes))
+    except RuntimeError as error:
+        logging.getLogger(__name__).info("keeping JAX's CPU devices: %s", error)

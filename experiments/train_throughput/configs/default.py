@@ -16,6 +16,10 @@ def get_config() -> ml_collections.ConfigDict:
     config.batch_size = 64
     config.steps = 3  # timed steps per model, after one untimed (compiling) step
     config.seed = 0
+    # CPU devices (the step is data parallel): 0 = one per core as many as divide
+    # the batch, like the trainer's CLI (docs/training.md, "CPU devices"); N = N.
+    # Set before JAX starts; a JAX already started keeps its devices with 0.
+    config.cpu_devices = 0
     # presets in jinvnet.models.multiscale; ratios are to the first
     config.models = ("glow", "emerging", "cinc", "cinc_quad")
     # Steps layout per model: "unrolled" (written out), "scan" or "scanN" (one
