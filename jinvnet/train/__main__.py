@@ -10,7 +10,8 @@ that does not exist is an error; `--show_config` lists them all).
 
 Several devices on one host are used automatically (data parallel); on a CPU,
 --cpu_devices=N makes N devices of it (default "cores": one per usable core, as
-many as divide the batch sizes; docs/training.md, "CPU devices"). On several
+many as divide the batch sizes; with --distributed, one per process unless the
+flag is given; docs/training.md, "CPU devices"). On several
 hosts, start the same command on every host with --distributed, which calls
 `jax.distributed.initialize()` (it finds the coordinator on TPU pods and SLURM;
 elsewhere set JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES and JAX_PROCESS_ID, e.g.
@@ -57,16 +58,21 @@ def _initialize_distributed() -> None:
     jax.distributed.initialize(**kwargs)
 
 
-def _make_cpu_devices(requested: str | None, config: ml_collections.ConfigDict) -> None:
+def _make_cpu_devices(
+    requested: str | None, config: ml_collections.ConfigDict, *, distributed: bool
+) -> None:
     """Sets the CPU device count from --cpu_devices ("cores" or N).
 
     A count asked for that cannot be made stops the run. Without the flag,
     `parallel.default_cpu_devices`: one per core unless the environment set a
     count or JAX has already started (`main` called from a program that ran JAX).
+    With --distributed and no flag, JAX's own count stays (one CPU device per
+    process): several processes may share a host's cores.
     """
     sizes = [config.train.batch_size, config.train.eval_batch_size]
     if requested is None:
-        parallel.default_cpu_devices(sizes)
+        if not distributed:
+            parallel.default_cpu_devices(sizes)
         return
     try:
         count = (
@@ -139,7 +145,8 @@ def _parser() -> argparse.ArgumentParser:
         help='how many devices to make of the CPU: N, or "cores" (the default: '
         "one per usable core, as many as divide train.batch_size and "
         "train.eval_batch_size; without this flag, a count set by XLA_FLAGS or "
-        "JAX_NUM_CPU_DEVICES is kept). Accelerators are unaffected",
+        "JAX_NUM_CPU_DEVICES is kept, and with --distributed JAX's one per "
+        "process). Accelerators are unaffected",
     )
     parser.add_argument(
         "--no_progress", action="store_true", help="hide the progress bar"
@@ -176,7 +183,7 @@ def main(argv: list[str] | None = None) -> dict | None:
         validate_config(config)
     except ValueError as error:
         raise SystemExit(str(error)) from error
-    _make_cpu_devices(args.cpu_devices, config)
+    _make_cpu_devices(args.cpu_devices, config, distributed=args.distributed)
     if args.distributed:
         _initialize_distributed()
     if args.eval_only:

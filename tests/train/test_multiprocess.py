@@ -72,8 +72,10 @@ def _train(workdir: pathlib.Path, num_steps: int, cache: pathlib.Path, *, pair=F
         f"--config.train.num_steps={num_steps}",
         *_OVERRIDES,
     ]
-    if not pair:
-        runs = [subprocess.Popen(command, cwd=ROOT, env=env, **_PIPES)]
+    if not pair:  # one device, like each process of the pair (the CLI's default)
+        runs = [
+            subprocess.Popen([*command, "--cpu_devices=1"], cwd=ROOT, env=env, **_PIPES)
+        ]
     else:
         address = f"127.0.0.1:{_free_port()}"
         runs = [
