@@ -130,6 +130,22 @@ VARIANTS: dict[str, tuple[str, ...]] = {
         "--config.train.num_steps=5400",
         "--config.train.temperatures=(1.0,0.7,0.5)",
     ),
+    # The main job with the peer's base (issue 25: its T = 0.7 samples score lower
+    # than its T = 1 samples, the peer's do not): a learned N(mu, sigma^2) per
+    # latent entry, then also without the conditional split prior.
+    "main_job_learned_base": (
+        *_SMALL_Q,
+        *_LR_6E_3,
+        *_INIT_UNIFORM,
+        "--config.model.kwargs.learned_base=True",
+    ),
+    "main_job_peer_base": (
+        *_SMALL_Q,
+        *_LR_6E_3,
+        *_INIT_UNIFORM,
+        "--config.model.kwargs.learned_base=True",
+        "--config.model.kwargs.split_prior=False",
+    ),
     # Not a change at equal budget: the ceiling of the recipe at 3x the steps.
     "steps_5400": ("--config.train.num_steps=5400",),
     "width96_depth6": (
