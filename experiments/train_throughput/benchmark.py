@@ -74,12 +74,38 @@ def scan_options(variant: str) -> dict:
     raise ValueError(f"unknown variant {variant!r}: unrolled, scan or scanN")
 
 
-def _throughput(name: str, config: ml_collections.ConfigDict, variant: str) -> dict:
+# A model's latent distribution: "split_prior" (the presets' default: each split
+# half whitened by a Gaussian conditioned on the kept half, then N(0, I)) or
+# "learned" (a learned diagonal Gaussian per latent entry, no split prior:
+# normflows' multi-scale Glow, whose Glow has our glow preset's parameter count).
+BASES = {
+    "split_prior": {},
+    "learned": {"split_prior": False, "learned_base": True},
+}
+
+
+def base_options(base: str) -> dict:
+    """The preset keyword arguments of a `BASES` name."""
+    if base not in BASES:
+        raise ValueError(f"unknown base {base!r}: one of {sorted(BASES)}")
+    return BASES[base]
+
+
+def _row_name(name: str, variant: str, base: str) -> str:
+    details = [] if variant == "unrolled" else [variant]
+    details += [] if base == "split_prior" else [f"{base} base"]
+    return f"{name} ({', '.join(details)})" if details else name
+
+
+def _throughput(
+    name: str, config: ml_collections.ConfigDict, variant: str, base: str
+) -> dict:
     flow = getattr(multiscale, name)(
         num_levels=config.num_levels,
         steps_per_level=config.steps_per_level,
         hidden_channels=config.hidden_channels,
         **scan_options(variant),
+        **base_options(base),
     )
     model = models.FlowDensity(flow)
     rng = np.random.default_rng(config.seed)
@@ -120,7 +146,7 @@ def _throughput(name: str, config: ml_collections.ConfigDict, variant: str) -> d
     )
     metrics = results["step"][1]
     return {
-        "model": name if variant == "unrolled" else f"{name} ({variant})",
+        "model": _row_name(name, variant, base),
         "params": models.count_params(variables["params"]),
         "first_step_s": compile_s,
         "forward_s": forward_s,
@@ -140,11 +166,13 @@ def run(config: ml_collections.ConfigDict, output_dir: str | None) -> list[dict]
     rows = []
     for name in config.models:
         for variant in config.variants:
-            try:
-                rows.append(_throughput(name, config, variant))
-            except Exception as error:  # a preset that is not implemented yet
-                message = f"{type(error).__name__}: {error}"
-                rows.append({"model": f"{name} ({variant})", "error": message})
+            for base in config.bases:
+                try:
+                    rows.append(_throughput(name, config, variant, base))
+                except Exception as error:  # a preset that is not implemented yet
+                    message = f"{type(error).__name__}: {error}"
+                    model = _row_name(name, variant, base)
+                    rows.append({"model": model, "error": message})
     if config.get("peer_python"):
         rows.append(_peer(config))
     reference = next((r for r in rows if "images_per_s" in r), None)

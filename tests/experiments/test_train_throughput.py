@@ -54,3 +54,43 @@ def test_conv_in_loop_times_four_paths_that_agree():
         other = conv_in_loop.gradient(3, scan=scan, gemm=gemm)(kernels, x)
         for a, b in zip(reference, other):
             np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_learned_base_rows_are_the_peers_model(tmp_path):
+    from experiments.train_throughput.benchmark import base_options
+
+    argv = ["--quick", "--config.models=glow", "--config.variants=scan"]
+    argv += ["--config.bases=split_prior", "--config.bases=learned"]
+    rows = main.main([*argv, "--output_dir", str(tmp_path)])
+    assert [r["model"] for r in rows] == ["glow (scan)", "glow (scan, learned base)"]
+    assert all(r["loss_finite"] for r in rows)
+    # The learned base is a mean and a log-scale per latent entry (8 x 8 x 3) on
+    # top of the flow without split priors.
+    no_prior = _param_count((8, 8, 3), 2, 1, 8, split_prior=False)
+    assert rows[1]["params"] == no_prior + 2 * 8 * 8 * 3
+    with pytest.raises(ValueError, match="unknown base 'conditional'"):
+        base_options("conditional")
+
+
+def _param_count(shape, levels, steps, width, **kwargs) -> int:
+    from jinvnet import models
+    from jinvnet.models import multiscale
+
+    flow = multiscale.glow(
+        num_levels=levels, steps_per_level=steps, hidden_channels=width, **kwargs
+    )
+    x = jax.ShapeDtypeStruct((2, *shape), np.float32)
+    shapes = jax.eval_shape(models.FlowDensity(flow).init, jax.random.PRNGKey(0), x)
+    return sum(
+        int(np.prod(a.shape)) for a in jax.tree_util.tree_leaves(shapes["params"])
+    )
+
+
+def test_learned_base_glow_has_the_peers_parameter_count():
+    # normflows 1.7.3's multi-scale Glow (3 levels x 8 GlowBlocks, hidden 128,
+    # a DiagGaussian per level) at 3 x 32 x 32 counts 1,617,792 parameters
+    # (peer_normflows.py's "params"); ours with the "learned" base must match.
+    from experiments.train_throughput.benchmark import base_options
+
+    count = _param_count((32, 32, 3), 3, 8, 128, **base_options("learned"))
+    assert count == 1_617_792

@@ -25,6 +25,10 @@ def get_config() -> ml_collections.ConfigDict:
     # Steps layout per model: "unrolled" (written out), "scan" or "scanN" (one
     # lax.scan per level, N steps per iteration; issue 16 item 3).
     config.variants = ("unrolled",)
+    # Latent distribution per model (benchmark.BASES): "split_prior" (the presets'
+    # default) and/or "learned", the peer's (normflows' Glow, parameter for
+    # parameter with glow).
+    config.bases = ("split_prior",)
     # a virtualenv's python with torch and normflows: adds the peer's Glow as a row
     config.peer_python = ""
     config.peer_threads = 0  # torch threads; 0 = every core
