@@ -1,6 +1,10 @@
 """Smoke test: the throughput benchmark runs end to end on tiny shapes."""
 
 import json
+import os
+import pathlib
+import subprocess
+import sys
 
 import jax
 import numpy as np
@@ -94,3 +98,34 @@ def test_learned_base_glow_has_the_peers_parameter_count():
 
     count = _param_count((32, 32, 3), 3, 8, 128, **base_options("learned"))
     assert count == 1_617_792
+
+
+def test_local_gradients_on_two_devices_equal_the_trainers():
+    # A fresh process with two CPU devices: one device would not test the pmean.
+    code = (
+        "from experiments.train_throughput import local_gradients as m; "
+        "import json; print(json.dumps(m.main(['--levels', '2', "
+        "'--steps_per_level', '1', '--hidden', '8', '--batch', '4', '--size', '8', "
+        "'--repeats', '1'])))"
+    )
+    root = pathlib.Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if k != "JAX_NUM_CPU_DEVICES"}
+    env.update(
+        JAX_PLATFORMS="cpu",
+        PYTHONPATH=str(root),
+        XLA_FLAGS="--xla_force_host_platform_device_count=2",
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["devices"] == 2
+    # Float32 sums in another order; a missing or doubled average is O(1).
+    assert result["gradient_difference"] < 1e-5
+    assert all(s > 0 for s in result["median_s"].values())
