@@ -15,11 +15,13 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import jax
 import ml_collections
 import numpy as np
 import optax
+from jax.sharding import Mesh
 
 from experiments._timing import interleaved
 from jinvnet import models
@@ -97,6 +99,35 @@ def _row_name(name: str, variant: str, base: str) -> str:
     return f"{name} ({', '.join(details)})" if details else name
 
 
+class Setup(NamedTuple):
+    """What a timed train step needs: a density of the flow on a batch of noise."""
+
+    model: models.FlowDensity
+    objective: Objective
+    optimizer: optax.GradientTransformation
+    mesh: Mesh
+    state: TrainState  # at step 0, not yet replicated over the mesh
+    batch: dict  # {"image": uniform noise in [-1/2, 1/2)}, split over the mesh
+
+
+def setup(flow, shape: tuple, seed: int) -> Setup:
+    """A `Setup` for `flow` on a batch of the given (n, H, W, C) shape."""
+    model = models.FlowDensity(flow)
+    rng = np.random.default_rng(seed)
+    batch = {"image": rng.uniform(-0.5, 0.5, shape).astype(np.float32)}
+    variables = model.init(jax.random.PRNGKey(seed), batch["image"])
+    optimizer, mesh = optax.adam(1e-4), data_mesh()
+    state = TrainState.create(variables, optimizer, jax.random.PRNGKey(1), ema=False)
+    return Setup(
+        model,
+        Objective("density", 256),
+        optimizer,
+        mesh,
+        state,
+        shard_batch(batch, mesh),
+    )
+
+
 def _throughput(
     name: str, config: ml_collections.ConfigDict, variant: str, base: str
 ) -> dict:
@@ -107,17 +138,9 @@ def _throughput(
         **scan_options(variant),
         **base_options(base),
     )
-    model = models.FlowDensity(flow)
-    rng = np.random.default_rng(config.seed)
     shape = (config.batch_size, *config.image_shape)
-    batch = {"image": rng.uniform(-0.5, 0.5, shape).astype(np.float32)}
-    variables = model.init(jax.random.PRNGKey(config.seed), batch["image"])
-    optimizer = optax.adam(1e-4)
-    mesh = data_mesh()
-    objective = Objective("density", 256)
+    model, objective, optimizer, mesh, state, sharded = setup(flow, shape, config.seed)
     step = make_train_step(model, objective, optimizer, mesh)
-    state = TrainState.create(variables, optimizer, jax.random.PRNGKey(1), ema=False)
-    sharded = shard_batch(batch, mesh)
     start = time.perf_counter()
     state, metrics = step(state, sharded)
     jax.block_until_ready(metrics)
@@ -147,7 +170,7 @@ def _throughput(
     metrics = results["step"][1]
     return {
         "model": _row_name(name, variant, base),
-        "params": models.count_params(variables["params"]),
+        "params": models.count_params(state.params),
         "first_step_s": compile_s,
         "forward_s": forward_s,
         "gradient_s": gradient_s,

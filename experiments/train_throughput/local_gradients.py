@@ -26,17 +26,9 @@ import optax
 from jax.sharding import PartitionSpec
 
 from experiments._timing import interleaved
-from experiments.train_throughput.benchmark import base_options
-from jinvnet import models
+from experiments.train_throughput.benchmark import base_options, setup
 from jinvnet.models import multiscale
-from jinvnet.train import (
-    Objective,
-    TrainState,
-    data_mesh,
-    make_train_step,
-    parallel,
-    shard_batch,
-)
+from jinvnet.train import make_train_step, parallel
 from jinvnet.train.parallel import batch_sharded, replicate, replicated
 from jinvnet.train.step import mean_loss
 
@@ -105,15 +97,9 @@ def main(argv: list[str] | None = None) -> dict:
         hidden_channels=args.hidden,
         **base_options(args.base),
     )
-    model = models.FlowDensity(flow)
     shape = (args.batch, args.size, args.size, 3)
-    batch = {"image": np.random.default_rng(0).uniform(-0.5, 0.5, shape)}
-    batch["image"] = batch["image"].astype(np.float32)
-    variables = model.init(jax.random.PRNGKey(0), batch["image"])
-    optimizer, objective = optax.adam(1e-4), Objective("density", 256)
-    mesh = data_mesh()
-    state = TrainState.create(variables, optimizer, jax.random.PRNGKey(1), ema=False)
-    state, sharded = replicate(state, mesh), shard_batch(batch, mesh)
+    model, objective, optimizer, mesh, state, sharded = setup(flow, shape, seed=0)
+    state = replicate(state, mesh)
     # The gradients themselves (Adam's step would hide a wrong scale).
     loss_fn = mean_loss(model, objective, state.constants, sharded, state.rng)
     reference = jax.jit(jax.grad(lambda p: loss_fn(p)[0]))(state.params)
