@@ -206,6 +206,8 @@ def run(config: ml_collections.ConfigDict, output_dir: str | None) -> list[dict]
     meta = {
         "device": str(jax.devices()[0]),
         "num_devices": jax.device_count(),
+        # glibc's tunables, read at process start (`jinvnet.train.huge_pages`).
+        "glibc_tunables": os.environ.get("GLIBC_TUNABLES"),
         **config.to_dict(),
     }
     if output_dir:

@@ -129,3 +129,21 @@ def test_local_gradients_on_two_devices_equal_the_trainers():
     # Float32 sums in another order; a missing or doubled average is O(1).
     assert result["gradient_difference"] < 1e-5
     assert all(s > 0 for s in result["median_s"].values())
+
+
+def test_huge_pages_comparison_runs_both_settings(tmp_path):
+    # Our step only (the peer needs torch): one process per setting, each checked
+    # (inside `_ours`) to have run with the environment of its setting.
+    from experiments.train_throughput import huge_pages
+
+    output = tmp_path / "huge_pages.json"
+    argv = ["--rounds", "1", "--steps", "1", "--hidden", "8", "--blocks", "1"]
+    huge_pages.main([*argv, "--output", str(output)])
+    saved = json.loads(output.read_text())
+    times = saved["step_s"]
+    assert list(times) == ["ours"] and sorted(times["ours"]) == ["default", "hugetlb=1"]
+    assert all(len(t) == 1 and t[0] > 0 for t in times["ours"].values())
+    medians = saved["median_step_s"]["ours"]
+    assert saved["ratios"] == {
+        "ours default / hugetlb=1": medians["default"] / medians["hugetlb=1"]
+    }
