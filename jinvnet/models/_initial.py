@@ -4,6 +4,8 @@ from typing import Callable, TypeVar
 
 import chex
 import flax.linen as nn
+import jax
+import jax.numpy as jnp
 
 T = TypeVar("T")
 
@@ -15,10 +17,17 @@ def initial_value(
 
     Several parameters (the LU factors of one matrix, say) must come from one draw.
     At `init` the draw happens once with the module's "params" key and every
-    parameter's initialiser returns it; at `apply` Flax only evaluates initialisers
-    abstractly to check shapes, so `make` itself is returned.
+    parameter's initialiser returns it. At `apply` Flax evaluates each
+    parameter's initialiser abstractly (`jax.eval_shape`) to check the stored
+    value's shape: `make` is traced once here, and every parameter's check then
+    traces only zeros of those shapes, instead of the whole draw once per
+    parameter (18 draws of three networks for one quad coupling: most of the
+    time it took to trace a CInC + quad train step, issue 16 item 3).
     """
     if module.is_initializing():
         value = make(module.make_rng("params"))
         return lambda _: value
-    return make
+    shapes = jax.eval_shape(make, jax.random.key(0))
+    return lambda _: jax.tree_util.tree_map(
+        lambda s: jnp.zeros(s.shape, s.dtype), shapes
+    )

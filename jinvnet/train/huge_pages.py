@@ -20,10 +20,22 @@ tunable added (`restart_with_huge_pages`) unless GLIBC_TUNABLES already names
 
 Example (a doctest):
 
+    >>> import os
     >>> environment({"GLIBC_TUNABLES": "glibc.malloc.arena_max=2"})["GLIBC_TUNABLES"]
     'glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1'
     >>> requested({"GLIBC_TUNABLES": "glibc.malloc.hugetlb=0"})  # set: left alone
     True
+    >>> kernel_mode() in ("always", "madvise", "never", None)  # None: not Linux
+    True
+    >>> version = glibc_version()                 # (2, 36) on Debian 12; None: no glibc
+    >>> version is None or version >= (2, 0)
+    True
+    >>> helps(environment({}))                    # the tunable already set
+    False
+    >>> saved = dict(os.environ)
+    >>> os.environ[VARIABLE] = "glibc.malloc.hugetlb=0"
+    >>> restart_with_huge_pages()     # the tunable named: returns, no new process
+    >>> os.environ.clear(); os.environ.update(saved)
 """
 
 import os
