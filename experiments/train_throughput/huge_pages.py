@@ -48,13 +48,12 @@ def _ours(args: argparse.Namespace, setting: str, directory: str) -> float:
         "--config.bases=learned",
         f"--output_dir={output}",
     ]
-    subprocess.run(
-        command, check=True, cwd=ROOT, env=_environment(setting), capture_output=True
-    )
+    env = _environment(setting)
+    subprocess.run(command, check=True, cwd=ROOT, env=env, capture_output=True)
     with open(os.path.join(output, "results.json")) as f:
         results = json.load(f)
     tunables = results["config"]["glibc_tunables"]
-    if tunables != _environment(setting).get(huge_pages.VARIABLE):
+    if tunables != env.get(huge_pages.VARIABLE):
         raise RuntimeError(f"the {setting} run saw GLIBC_TUNABLES={tunables!r}")
     (row,) = results["rows"]
     return row["step_s"]
