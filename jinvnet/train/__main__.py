@@ -28,7 +28,14 @@ import sys
 import jax
 import ml_collections
 
-from jinvnet.train import config_cli, configs, evaluation, huge_pages, parallel
+from jinvnet.train import (
+    compile_cache,
+    config_cli,
+    configs,
+    evaluation,
+    huge_pages,
+    parallel,
+)
 from jinvnet.train.config_validation import validate_config
 from jinvnet.train.loop import train_and_evaluate
 
@@ -161,6 +168,15 @@ def _parser() -> argparse.ArgumentParser:
         "jinvnet.train.huge_pages)",
     )
     parser.add_argument(
+        "--no_compile_cache",
+        action="store_true",
+        help="do not keep compiled programs in JAX's persistent compilation cache "
+        "(on by default for `python -m jinvnet.train`: a rerun, resume or "
+        "--eval_only reads the train and evaluation steps and samplers back "
+        "instead of compiling them again; in JAX_COMPILATION_CACHE_DIR if set, "
+        "else ~/.cache/jinvnet/xla; jinvnet.train.compile_cache)",
+    )
+    parser.add_argument(
         "--eval_only",
         action="store_true",
         help="restore the workdir's best checkpoint, print test bits/dim, write "
@@ -169,12 +185,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None, *, restart: bool = False) -> dict | None:
+def main(
+    argv: list[str] | None = None,
+    *,
+    restart: bool = False,
+    cache_compiles: bool = False,
+) -> dict | None:
     """Parses the command line, trains, prints the summary and returns it.
 
-    With `restart` (the command line's entry point), the process first starts
-    itself again with glibc's huge pages tunable (`huge_pages`), unless
-    --no_huge_pages, once the command line has been checked.
+    The command line's entry point sets both flags. With `restart` the process
+    first starts itself again with glibc's huge pages tunable (`huge_pages`),
+    unless --no_huge_pages, once the command line has been checked. With
+    `cache_compiles` it keeps compiled programs in JAX's persistent cache
+    (`compile_cache.enable`), unless --no_compile_cache. Called from a program
+    (`main(argv)`), neither: the process and JAX's settings are the caller's.
     """
     args, config_args = _parser().parse_known_args(argv)
     if args.list_configs:
@@ -199,6 +223,8 @@ def main(argv: list[str] | None = None, *, restart: bool = False) -> dict | None
         raise SystemExit(str(error)) from error
     if restart and not args.no_huge_pages:
         huge_pages.restart_with_huge_pages()
+    if cache_compiles and not args.no_compile_cache:
+        compile_cache.enable()
     _make_cpu_devices(args.cpu_devices, config, distributed=args.distributed)
     if args.distributed:
         _initialize_distributed()
@@ -302,4 +328,4 @@ def _print_sample_scores(summary: dict) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:], restart=True)
+    main(sys.argv[1:], restart=True, cache_compiles=True)

@@ -147,3 +147,22 @@ def test_huge_pages_comparison_runs_both_settings(tmp_path):
     assert saved["ratios"] == {
         "ours default / hugetlb=1": medians["default"] / medians["hugetlb=1"]
     }
+
+
+def test_compile_cache_comparison_runs_cold_then_warm(tmp_path):
+    # One quick model, one round: a process with an empty cache, then one with it.
+    from experiments.train_throughput import compile_cache
+
+    output = tmp_path / "compile_cache.json"
+    argv = ["--config", "quick", "--models", "glow", "--rounds", "1", "--steps", "1"]
+    compile_cache.main([*argv, "--output", str(output)])
+    saved = json.loads(output.read_text())
+    runs = saved["runs"]["glow"]
+    assert sorted(runs) == ["cold", "warm"]
+    for (times,) in runs.values():
+        assert times["compile_s"] == times["first_step_s"] - times["step_s"]
+        assert times["step_s"] > 0
+    medians = saved["medians"]["glow"]
+    assert saved["cold_over_warm_compile"]["glow"] == (
+        medians["cold"]["compile_s"] / medians["warm"]["compile_s"]
+    )
