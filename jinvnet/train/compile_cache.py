@@ -29,10 +29,11 @@ Example (a doctest):
     '/tmp/cache/jinvnet/xla'
     >>> default_directory({"HOME": "/home/ada"})
     '/home/ada/.cache/jinvnet/xla'
+    >>> previous = jax.config.jax_compilation_cache_dir   # (the test suite sets one)
+    >>> jax.config.update("jax_compilation_cache_dir", None)
     >>> chosen({"JAX_COMPILATION_CACHE_DIR": "/scratch/xla"})   # the user's wins
     '/scratch/xla'
     >>> import tempfile
-    >>> previous = jax.config.jax_compilation_cache_dir
     >>> folder = os.path.join(tempfile.mkdtemp(), "xla")
     >>> enable(folder) == jax.config.jax_compilation_cache_dir == folder
     True
