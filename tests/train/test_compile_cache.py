@@ -1,5 +1,5 @@
 """`train.compile_cache`: JAX's persistent cache, checked by JAX's own hit events in
-a second process, and the command line's switch for it."""
+a second process (the command line's switch: tests/train/test_main.py)."""
 
 import json
 import os
@@ -8,9 +8,7 @@ import sys
 import textwrap
 
 import jax
-import pytest
 
-from jinvnet.train import __main__ as cli
 from jinvnet.train import compile_cache
 
 # Compiles one program with the cache in argv[1] (every compile cached, however
@@ -76,32 +74,3 @@ def test_the_users_directory_wins(monkeypatch, tmp_path):
         assert compile_cache.chosen() == str(tmp_path / "set")
     finally:
         jax.config.update("jax_compilation_cache_dir", previous)
-
-
-class _Enabled(Exception):
-    pass
-
-
-class _Continued(Exception):
-    pass
-
-
-def test_command_line_enables_the_cache_unless_told_not_to(monkeypatch):
-    """`main(cache_compiles=True)` (the entry point) enables it before making
-    devices; --no_compile_cache and `main(argv)` (called from a program) do not."""
-
-    def enable():
-        raise _Enabled
-
-    def devices(*args, **kwargs):
-        raise _Continued
-
-    monkeypatch.setattr(compile_cache, "enable", enable)
-    monkeypatch.setattr(cli, "_make_cpu_devices", devices)
-    args = ["--config=digits_glow_single", "--workdir=unused"]
-    with pytest.raises(_Enabled):
-        cli.main(args, cache_compiles=True)
-    with pytest.raises(_Continued):
-        cli.main([*args, "--no_compile_cache"], cache_compiles=True)
-    with pytest.raises(_Continued):
-        cli.main(args)

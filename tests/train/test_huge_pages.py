@@ -1,5 +1,6 @@
 """`train.huge_pages`: glibc's hugetlb tunable, checked with the kernel's own
-page-fault counts, and the command line's restart with it."""
+page-fault counts, and the restart (the command line's switch:
+tests/train/test_main.py)."""
 
 import os
 import subprocess
@@ -8,7 +9,6 @@ import textwrap
 
 import pytest
 
-from jinvnet.train import __main__ as cli
 from jinvnet.train import huge_pages
 
 _ON_REQUEST = (
@@ -120,35 +120,3 @@ def test_restart_runs_the_same_command_with_the_tunable():
         "started ['x', '--y=1']",
         "environment glibc.malloc.hugetlb=1",
     ], result.stdout
-
-
-class _Restarted(Exception):
-    pass
-
-
-class _Continued(Exception):
-    pass
-
-
-def test_command_line_restarts_unless_told_not_to(monkeypatch):
-    """`main(restart=True)` (the entry point) restarts after checking its
-    arguments and before making devices; --no_huge_pages and `main(argv)` (called
-    from a program) do not."""
-
-    def restart():
-        raise _Restarted
-
-    def devices(*args, **kwargs):
-        raise _Continued
-
-    monkeypatch.setattr(huge_pages, "restart_with_huge_pages", restart)
-    monkeypatch.setattr(cli, "_make_cpu_devices", devices)
-    args = ["--config=digits_glow_single", "--workdir=unused"]
-    with pytest.raises(_Restarted):
-        cli.main(args, restart=True)
-    with pytest.raises(_Continued):
-        cli.main([*args, "--no_huge_pages"], restart=True)
-    with pytest.raises(_Continued):
-        cli.main(args)
-    with pytest.raises(SystemExit):  # a bad override stops before any restart
-        cli.main([*args, "--config.train.nm_steps=3"], restart=True)

@@ -11,7 +11,7 @@ import pytest
 
 from jinvnet import train
 from jinvnet.train import __main__ as cli
-from jinvnet.train import configs
+from jinvnet.train import compile_cache, configs, huge_pages
 from tests import processes
 
 
@@ -274,3 +274,44 @@ def test_cpu_devices_that_cannot_be_made_stop_the_run(tmp_path):
     with pytest.raises(SystemExit, match="got 'two'"):
         cli.main([f"--workdir={workdir}", *_TINY, "--cpu_devices=two"])
     assert not workdir.exists()
+
+
+class _SideEffect(Exception):
+    pass
+
+
+class _Continued(Exception):
+    pass
+
+
+@pytest.mark.parametrize(
+    "module, function, opt_out, keyword",
+    [
+        (huge_pages, "restart_with_huge_pages", "--no_huge_pages", "restart"),
+        (compile_cache, "enable", "--no_compile_cache", "cache_compiles"),
+    ],
+)
+def test_entry_point_changes_the_process_unless_told_not_to(
+    monkeypatch, module, function, opt_out, keyword
+):
+    """The entry point's keyword (`restart`: huge pages; `cache_compiles`: the
+    compilation cache) acts after the arguments are checked and before devices are
+    made; the opt-out flag and `main(argv)` (called from a program) do not."""
+
+    def side_effect():
+        raise _SideEffect
+
+    def devices(*args, **kwargs):
+        raise _Continued
+
+    monkeypatch.setattr(module, function, side_effect)
+    monkeypatch.setattr(cli, "_make_cpu_devices", devices)
+    args = ["--config=digits_glow_single", "--workdir=unused"]
+    with pytest.raises(_SideEffect):
+        cli.main(args, **{keyword: True})
+    with pytest.raises(_Continued):
+        cli.main([*args, opt_out], **{keyword: True})
+    with pytest.raises(_Continued):
+        cli.main(args)
+    with pytest.raises(SystemExit):  # a bad override stops before either
+        cli.main([*args, "--config.train.nm_steps=3"], **{keyword: True})
