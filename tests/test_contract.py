@@ -215,6 +215,24 @@ def test_dtype_and_shapes_preserved(name, dtype):
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_forward_shape_is_the_traced_shape(name, dtype):
+    # `bijectors.forward_shape` skips tracing where a bijector says it keeps the
+    # shape (`keeps_shape`): the claim must match what tracing gives.
+    _, _, bij, x = _setup(name, dtype)
+    y = jax.eval_shape(bij.forward, x)
+    x_back = jax.eval_shape(bij.inverse, y)
+    for b, v, expected in (
+        (bij, x, y),
+        (distrax.Chain([bij]), x, y),
+        (distrax.Inverse(bij), y, x_back),
+    ):
+        shape = jinvnet.bijectors.forward_shape(b, v)
+        assert (shape.shape, shape.dtype) == (expected.shape, expected.dtype), b
+    if jinvnet.bijectors.keeps_shape(bij):
+        assert (y.shape, y.dtype) == (x.shape, x.dtype)
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_transformed_log_prob_is_change_of_variables(name, dtype):
     case, params, _, x = _setup(name, dtype)
     forward, inverse = _fns(name, dtype, params)

@@ -22,6 +22,7 @@ from jinvnet.bijectors.permute import Permute
 from jinvnet.bijectors.quad_coupling import QuadCoupling
 from jinvnet.bijectors.reversible_stack import ReversibleStack
 from jinvnet.bijectors.revnet import IRevNetBlock, RevNetBlock
+from jinvnet.bijectors.shapes import forward_shape, keeps_shape
 from jinvnet.bijectors.sneaky_relu import SneakyReLU
 from jinvnet.bijectors.split_prior import SplitPrior
 from jinvnet.bijectors.squeeze import Squeeze
@@ -49,6 +50,8 @@ __all__ = [
     "SneakyReLU",
     "SplitPrior",
     "Squeeze",
+    "forward_shape",
     "invert_with_diagnostics",
+    "keeps_shape",
     "mint_block",
 ]

@@ -22,7 +22,13 @@ class OpBijector(distrax.Bijector):
     Subclasses only name their op and parameters; they add no math of their own.
     Half-precision parameters raise a ValueError here, and half-precision inputs in
     the op (`jinvnet._validation.check_dtype`).
+
+    A subclass whose op maps every input to its own shape and dtype sets the class
+    attribute `keeps_shape = True`, so `bijectors.forward_shape` answers without
+    tracing it (the shared contract test checks the claim against `jax.eval_shape`).
     """
+
+    keeps_shape: bool = False
 
     def __init__(
         self,

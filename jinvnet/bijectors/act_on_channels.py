@@ -36,6 +36,8 @@ class ActOnChannels(distrax.Bijector):
       ([1.0, 0.0, 0.0], 2.7726)
     """
 
+    keeps_shape = True  # `_join` refuses an inner bijector that changes it
+
     def __init__(self, inner: distrax.Bijector, channels: int):
         _validation.check_positive_int(channels, "ActOnChannels", "channels")
         if inner.event_ndims_in != 3 or inner.event_ndims_out != 3:

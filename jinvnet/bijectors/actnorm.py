@@ -22,5 +22,7 @@ class ActNorm(OpBijector):
       ((2,), True)
     """
 
+    keeps_shape = True
+
     def __init__(self, params: actnorm.Params):
         super().__init__(actnorm, params, is_constant_jacobian=True)

@@ -22,5 +22,7 @@ class AdditiveCoupling(OpBijector):
       ((2,), True)
     """
 
+    keeps_shape = True
+
     def __init__(self, params: additive_coupling.Params):
         super().__init__(additive_coupling, params, is_constant_jacobian=False)

@@ -24,5 +24,7 @@ class AffineCoupling(OpBijector):
       ((2,), True)
     """
 
+    keeps_shape = True
+
     def __init__(self, params: affine_coupling.Params, *, min_scale: float = 0.0):
         super().__init__(affine_coupling.with_min_scale(min_scale), params)

@@ -30,6 +30,8 @@ class CInCConv(OpBijector):
       ((2,), True)
     """
 
+    keeps_shape = True
+
     def __init__(self, params: cinc.Params, method: str = "fast"):
         super().__init__(cinc.with_method(method), params, is_constant_jacobian=True)
         self.method = method

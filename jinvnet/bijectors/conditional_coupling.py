@@ -28,6 +28,8 @@ class ConditionalCoupling(OpBijector):
       (True, (2,))
     """
 
+    keeps_shape = True
+
     def __init__(self, params: conditional_coupling.Params, *, parity: int = 0):
         super().__init__(
             conditional_coupling.with_parity(parity),

@@ -21,5 +21,7 @@ class Conv1x1(OpBijector):
       ((2,), True)
     """
 
+    keeps_shape = True
+
     def __init__(self, params: conv1x1.Params):
         super().__init__(conv1x1, params, is_constant_jacobian=True)

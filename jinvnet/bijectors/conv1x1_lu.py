@@ -22,5 +22,7 @@ class Conv1x1LU(OpBijector):
       ((2,), True)
     """
 
+    keeps_shape = True
+
     def __init__(self, params: conv1x1_lu.Params):
         super().__init__(conv1x1_lu, params, is_constant_jacobian=True)

@@ -27,6 +27,8 @@ class EmergingConv(OpBijector):
       ((2,), True)
     """
 
+    keeps_shape = True
+
     def __init__(self, params: emerging.Params, method: str = "fast"):
         super().__init__(
             emerging.with_method(method), params, is_constant_jacobian=True

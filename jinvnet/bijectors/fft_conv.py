@@ -27,6 +27,8 @@ class FFTConv(OpBijector):
       ((2,), True)
     """
 
+    keeps_shape = True
+
     def __init__(
         self,
         params: fft_conv.Params,

@@ -22,5 +22,7 @@ class Logit(OpBijector):
       (True, (1,))
     """
 
+    keeps_shape = True
+
     def __init__(self, params: logit.Params):
         super().__init__(logit, params, is_constant_jacobian=False)

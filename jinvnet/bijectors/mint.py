@@ -48,6 +48,8 @@ class MintLayer(OpBijector):
       ((2,), True)
     """
 
+    keeps_shape = True
+
     def __init__(
         self,
         params: mint.Params,

@@ -22,5 +22,7 @@ class Permute(OpBijector):
       ((2,), True)
     """
 
+    keeps_shape = True
+
     def __init__(self, permutation: jax.Array):
         super().__init__(permute, permutation, is_constant_jacobian=True)

@@ -24,5 +24,7 @@ class QuadCoupling(OpBijector):
       ((2,), True)
     """
 
+    keeps_shape = True
+
     def __init__(self, params: quad_coupling.Params):
         super().__init__(quad_coupling, params, is_constant_jacobian=False)

@@ -39,6 +39,8 @@ class ReversibleStack(OpBijector):
       (True, [0.0, 0.0])
     """
 
+    keeps_shape = True
+
     def __init__(
         self,
         params: chex.ArrayTree,

@@ -27,6 +27,8 @@ class RevNetBlock(OpBijector):
       ((2,), True)
     """
 
+    keeps_shape = True
+
     def __init__(self, params: revnet.Params, *, coupling: str = "additive"):
         super().__init__(revnet.block(coupling), params, is_constant_jacobian=False)
 
@@ -52,3 +54,4 @@ class IRevNetBlock(OpBijector):
     def __init__(self, params: irevnet.Params, *, downsample: bool = False):
         op = irevnet.downsampling_block if downsample else irevnet.block
         super().__init__(op, params, is_constant_jacobian=False)
+        self.keeps_shape = not downsample

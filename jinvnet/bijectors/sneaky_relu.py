@@ -23,5 +23,7 @@ class SneakyReLU(OpBijector):
       ((2,), True)
     """
 
+    keeps_shape = True
+
     def __init__(self, params: sneaky_relu.Params):
         super().__init__(sneaky_relu, params, is_constant_jacobian=False)

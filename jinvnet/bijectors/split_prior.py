@@ -21,5 +21,7 @@ class SplitPrior(OpBijector):
       (True, (2,))
     """
 
+    keeps_shape = True
+
     def __init__(self, params: split_prior.Params):
         super().__init__(split_prior, params, is_constant_jacobian=False)

@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jinvnet import _validation
+from jinvnet import _validation, bijectors
 from jinvnet.diagnostics.attack import invertibility_attack
 from jinvnet.diagnostics.lipschitz import lipschitz_estimates
 from jinvnet.diagnostics.reconstruction import (
@@ -102,7 +102,7 @@ def stability_report(
     _validation.check_image(x, "stability_report")
     norms = jnp.sqrt(jnp.sum(x**2, axis=(-3, -2, -1)))
     radius = 0.01 * float(jnp.mean(norms)) if attack_radius is None else attack_radius
-    latent_shape = jax.eval_shape(bijector.forward, x).shape
+    latent_shape = bijectors.forward_shape(bijector, x).shape
 
     @jax.jit
     def run(x, key):

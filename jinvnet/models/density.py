@@ -20,6 +20,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from jinvnet import bijectors
+
 
 def standard_normal(
     event_shape: tuple[int, ...], dtype=jnp.float32
@@ -47,8 +49,6 @@ class FlowDensity(nn.Module):
     def __call__(self, x: jax.Array) -> distrax.Transformed:
         """x: a batch of shape (batch, height, width, channels) or its shape struct."""
         bijector = self.flow(x)
-        latent = jax.eval_shape(
-            bijector.forward, jax.ShapeDtypeStruct(x.shape, x.dtype)
-        )
+        latent = bijectors.forward_shape(bijector, x)
         base = standard_normal(latent.shape[1:], x.dtype)
         return distrax.Transformed(base, distrax.Inverse(bijector))

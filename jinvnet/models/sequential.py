@@ -25,6 +25,8 @@ import distrax
 import flax.linen as nn
 import jax
 
+from jinvnet import bijectors
+
 
 def propagate(
     module: nn.Module, bijector: distrax.Bijector, x: jax.Array
@@ -33,11 +35,12 @@ def propagate(
 
     At initialisation the next layer needs real data (ActNorm's data-dependent
     init); afterwards only shapes are needed, so no compute is spent building the
-    bijector.
+    bijector, and layers that keep the shape are not even traced
+    (`bijectors.forward_shape`).
     """
     if module.is_initializing():
         return bijector.forward(x)
-    return jax.eval_shape(bijector.forward, x)
+    return bijectors.forward_shape(bijector, x)
 
 
 class Sequential(nn.Module):

@@ -8,6 +8,7 @@ import pytest
 from jinvnet import models
 from jinvnet.models import multiscale
 from jinvnet.models.scanned_steps import ScannedSteps
+from jinvnet.ops import reversible_stack
 from tests.contract import perturb
 
 
@@ -126,6 +127,28 @@ def test_init_starts_each_actnorm_on_its_own_input():
         np.testing.assert_allclose(normalised.mean((0, 1, 2)), 0.0, atol=1e-5)
         np.testing.assert_allclose(normalised.std((0, 1, 2)), 1.0, atol=1e-4)
         h = template.apply(step, h).forward(h)
+
+
+def test_each_level_is_traced_once_per_log_prob(monkeypatch):
+    """Building the density asks each layer's output shape; the scanned levels keep
+    their shape, so they are not traced for it (`bijectors.forward_shape`): one
+    trace per level, not four or five (issue 16 item 3)."""
+    traced = []
+    forward = reversible_stack.forward
+
+    def counting(block, params, x, **options):
+        traced.append(x.shape[1:])
+        return forward(block, params, x, **options)
+
+    monkeypatch.setattr(reversible_stack, "forward", counting)
+    flow = models.FlowDensity(
+        multiscale.glow(num_levels=3, steps_per_level=2, hidden_channels=8)
+    )
+    x = jax.random.uniform(jax.random.PRNGKey(0), (2, 8, 8, 1)) - 0.5
+    variables = flow.init(jax.random.PRNGKey(1), x)
+    traced.clear()
+    jax.make_jaxpr(lambda v: flow.apply(v, x).log_prob(x))(variables)
+    assert traced == [(4, 4, 4), (2, 2, 8), (1, 1, 16)]
 
 
 def test_free_parameter_count_is_the_written_out_one():
