@@ -1,5 +1,6 @@
 """Smoke test: the throughput benchmark runs end to end on tiny shapes."""
 
+import argparse
 import json
 import os
 import pathlib
@@ -10,7 +11,7 @@ import jax
 import numpy as np
 import pytest
 
-from experiments.train_throughput import main
+from experiments.train_throughput import compile_parts, main
 
 pytestmark = pytest.mark.slow  # end to end; see docs/testing.md
 
@@ -166,3 +167,42 @@ def test_compile_cache_comparison_runs_cold_then_warm(tmp_path):
     assert saved["cold_over_warm_compile"]["glow"] == (
         medians["cold"]["compile_s"] / medians["warm"]["compile_s"]
     )
+
+
+def test_compile_parts_times_each_option_set_on_the_same_step(tmp_path):
+    # One quick model, one round, one extra option set: both compile and run the
+    # same train step.
+    output = tmp_path / "parts.json"
+    argv = ["--config", "quick", "--models", "glow", "--rounds", "1", "--steps", "1"]
+    argv += ["--option_set", "O1=xla_backend_optimization_level:1"]
+    compile_parts.main([*argv, "--output", str(output)])
+    saved = json.loads(output.read_text())
+    assert saved["option_sets"] == {
+        "default": {},
+        "O1": {"xla_backend_optimization_level": 1},
+    }
+    sets = saved["models"]["glow"]
+    assert sorted(sets) == ["O1", "default"]
+    for times in sets.values():
+        (parts,) = times["rounds"]
+        for part in ("trace_s", "lower_s", "compile_s"):
+            assert times[part] == parts[part] > 0
+        assert times["step_s"] > 0
+    np.testing.assert_allclose(sets["O1"]["loss"], sets["default"]["loss"], rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("a=x:1", ("a", {"x": 1})),
+        ("b=x:true,y:-2,z:fast", ("b", {"x": True, "y": -2, "z": "fast"})),
+    ],
+)
+def test_option_set_parses_names_and_values(text, expected):
+    assert compile_parts.option_set(text) == expected
+
+
+@pytest.mark.parametrize("text", ["x:1", "a=", "a=x", "a=:1"])
+def test_option_set_refuses_malformed_text(text):
+    with pytest.raises(argparse.ArgumentTypeError, match="expected"):
+        compile_parts.option_set(text)
