@@ -16,30 +16,23 @@ train_throughput config name for a smaller one (the smoke test: quick).
 """
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
-from pathlib import Path
 
+from experiments.train_throughput import _compile_cli
+from experiments.train_throughput._process import run_main
 from jinvnet.train import compile_cache
 
-ROOT = Path(__file__).resolve().parents[2]
 CACHES = ("cold", "warm")
 
 
 def _first_step(args: argparse.Namespace, model: str, cache: str, output: str) -> dict:
     """One `main.py` process with the cache folder `cache`: its first and step s."""
-    command = [sys.executable, "-m", "experiments.train_throughput.main"]
-    command += [f"--config={args.config}"]
-    command += [f"--config.models={model}", "--config.variants=scan"]
-    command += [f"--config.steps={args.steps}", f"--output_dir={output}"]
+    flags = [f"--config={args.config}", f"--config.models={model}"]
+    flags += ["--config.variants=scan", f"--config.steps={args.steps}"]
     env = dict(os.environ, **{compile_cache.VARIABLE: cache})
-    subprocess.run(command, check=True, cwd=ROOT, env=env, capture_output=True)
-    with open(os.path.join(output, "results.json")) as f:
-        (row,) = json.load(f)["rows"]
+    (row,) = run_main(flags, env, output)["rows"]
     first, step = row["first_step_s"], row["step_s"]
     return {"first_step_s": first, "step_s": step, "compile_s": first - step}
 
@@ -75,29 +68,26 @@ def run(args: argparse.Namespace) -> dict:
     return {"runs": runs, "medians": medians, "cold_over_warm_compile": ratios}
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--models", action="append", help="default: all four")
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--steps", type=int, default=3, help="timed steps each")
-    parser.add_argument("--config", default="default", help="train_throughput config")
-    parser.add_argument("--output", help="a JSON file for the results")
-    args = parser.parse_args(argv)
-    args.models = args.models or ["glow", "cinc", "emerging", "cinc_quad"]
-    result = run(args)
-    print("\n| model | compile s, cold | compile s, warm | cold / warm | step s |")
-    print("|---|---|---|---|---|")
+def table(result: dict) -> str:
+    """A markdown table: compile seconds cold and warm, and step seconds, per model."""
+    lines = [
+        "| model | compile s, cold | compile s, warm | cold / warm | step s |",
+        "|---|---|---|---|---|",
+    ]
     for model, med in result["medians"].items():
         cold, warm = med["cold"], med["warm"]
-        print(
+        lines.append(
             f"| {model} | {cold['compile_s']:.2f} | {warm['compile_s']:.2f} | "
             f"{result['cold_over_warm_compile'][model]:.1f} | "
             f"{cold['step_s']:.3f} / {warm['step_s']:.3f} |"
         )
-    if args.output:
-        with open(args.output, "w") as f:
-            json.dump(result, f, indent=1)
-    return result
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = _compile_cli.parse(_compile_cli.parser(__doc__, steps=3), argv)
+    result = run(args)
+    return _compile_cli.report(table(result), result, args.output)
 
 
 if __name__ == "__main__":

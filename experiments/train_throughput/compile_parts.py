@@ -16,7 +16,6 @@ option sets meet the same machine state (issue 16 item 3).
 
 import argparse
 import importlib
-import json
 import os
 import statistics
 import time
@@ -24,7 +23,7 @@ import time
 import numpy as np
 
 from experiments._timing import interleaved
-from experiments.train_throughput import benchmark
+from experiments.train_throughput import _compile_cli, benchmark
 from jinvnet.models import multiscale
 from jinvnet.train import make_train_step, parallel
 
@@ -138,21 +137,11 @@ def table(result: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--models", action="append", help="default: all four")
+    parser = _compile_cli.parser(__doc__, steps=5)
     parser.add_argument("--option_set", action="append", type=option_set)
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--steps", type=int, default=5, help="timed steps each")
-    parser.add_argument("--config", default="default", help="train_throughput config")
-    parser.add_argument("--output", help="a JSON file for the results")
-    args = parser.parse_args(argv)
-    args.models = args.models or ["glow", "cinc", "emerging", "cinc_quad"]
+    args = _compile_cli.parse(parser, argv)
     result = run(args)
-    print(table(result))
-    if args.output:
-        with open(args.output, "w") as f:
-            json.dump(result, f, indent=1)
-    return result
+    return _compile_cli.report(table(result), result, args.output)
 
 
 if __name__ == "__main__":

@@ -20,13 +20,11 @@ import json
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
-from pathlib import Path
 
+from experiments.train_throughput._process import ROOT, run_main
 from jinvnet.train import huge_pages
 
-ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = ("default", "hugetlb=1")
 
 
@@ -37,21 +35,16 @@ def _environment(setting: str) -> dict:
 
 def _ours(args: argparse.Namespace, setting: str, directory: str) -> float:
     """Our step time (s): one `benchmark.py` process."""
-    output = os.path.join(directory, f"ours_{setting}")
-    command = [sys.executable, "-m", "experiments.train_throughput.main"]
-    command += [
+    flags = [
         "--config.models=glow",
         f"--config.steps_per_level={args.blocks}",
         f"--config.hidden_channels={args.hidden}",
         f"--config.steps={args.steps}",
         "--config.variants=scan",
         "--config.bases=learned",
-        f"--output_dir={output}",
     ]
     env = _environment(setting)
-    subprocess.run(command, check=True, cwd=ROOT, env=env, capture_output=True)
-    with open(os.path.join(output, "results.json")) as f:
-        results = json.load(f)
+    results = run_main(flags, env, os.path.join(directory, f"ours_{setting}"))
     tunables = results["config"]["glibc_tunables"]
     if tunables != env.get(huge_pages.VARIABLE):
         raise RuntimeError(f"the {setting} run saw GLIBC_TUNABLES={tunables!r}")
