@@ -18,10 +18,12 @@ ActNorm (keeps it, answered directly).
     >>> from jinvnet import bijectors, ops
     >>> norm = bijectors.ActNorm(ops.actnorm.Params(jnp.zeros(8), jnp.zeros(8)))
     >>> chain = distrax.Chain([norm, bijectors.Squeeze()])   # squeeze first
+    >>> bijectors.keeps_shape(norm), bijectors.keeps_shape(chain)
+    (True, False)
     >>> x = jax.ShapeDtypeStruct((2, 4, 4, 2), jnp.float32)
-    >>> forward_shape(chain, x)
+    >>> bijectors.forward_shape(chain, x)
     ShapeDtypeStruct(shape=(2, 2, 2, 8), dtype=float32)
-    >>> forward_shape(chain, x) == jax.eval_shape(chain.forward, x)
+    >>> bijectors.forward_shape(chain, x) == jax.eval_shape(chain.forward, x)
     True
 """
 
