@@ -110,6 +110,27 @@ class Setup(NamedTuple):
     batch: dict  # {"image": uniform noise in [-1/2, 1/2)}, split over the mesh
 
 
+def use_devices(config: ml_collections.ConfigDict) -> None:
+    """Splits the CPU into the config's `cpu_devices` devices, or when that is 0
+    into `parallel.default_cpu_devices` for its batch size (one per core that the
+    batch divides). Call before JAX starts its backend."""
+    if config.cpu_devices:
+        parallel.set_cpu_devices(config.cpu_devices)
+    else:
+        parallel.default_cpu_devices([config.batch_size])
+
+
+def build_flow(name: str, config: ml_collections.ConfigDict, **options):
+    """The `multiscale` preset `name` at the config's levels, steps per level and
+    coupling width; `options` (e.g. `scan_options`, `base_options`) go to it too."""
+    return getattr(multiscale, name)(
+        num_levels=config.num_levels,
+        steps_per_level=config.steps_per_level,
+        hidden_channels=config.hidden_channels,
+        **options,
+    )
+
+
 def setup(flow, shape: tuple, seed: int) -> Setup:
     """A `Setup` for `flow` on a batch of the given (n, H, W, C) shape."""
     model = models.FlowDensity(flow)
@@ -131,13 +152,7 @@ def setup(flow, shape: tuple, seed: int) -> Setup:
 def _throughput(
     name: str, config: ml_collections.ConfigDict, variant: str, base: str
 ) -> dict:
-    flow = getattr(multiscale, name)(
-        num_levels=config.num_levels,
-        steps_per_level=config.steps_per_level,
-        hidden_channels=config.hidden_channels,
-        **scan_options(variant),
-        **base_options(base),
-    )
+    flow = build_flow(name, config, **scan_options(variant), **base_options(base))
     shape = (config.batch_size, *config.image_shape)
     model, objective, optimizer, mesh, state, sharded = setup(flow, shape, config.seed)
     step = make_train_step(model, objective, optimizer, mesh)
@@ -182,10 +197,7 @@ def _throughput(
 
 def run(config: ml_collections.ConfigDict, output_dir: str | None) -> list[dict]:
     """Times every preset in one run; adds each one's ratio to the first."""
-    if config.cpu_devices:
-        parallel.set_cpu_devices(config.cpu_devices)
-    else:
-        parallel.default_cpu_devices([config.batch_size])
+    use_devices(config)
     rows = []
     for name in config.models:
         for variant in config.variants:

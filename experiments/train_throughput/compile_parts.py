@@ -24,7 +24,6 @@ import numpy as np
 
 from experiments._timing import interleaved
 from experiments.train_throughput import _compile_cli, benchmark
-from jinvnet.models import multiscale
 from jinvnet.train import make_train_step, parallel
 
 DEFAULT = "default"
@@ -71,11 +70,7 @@ def _compile(setup: benchmark.Setup, options: dict) -> tuple[dict, object]:
 
 def _model(name: str, config, option_sets: dict, rounds: int, steps: int) -> dict:
     """One model: every round's parts per option set, then the steps interleaved."""
-    flow = getattr(multiscale, name)(
-        num_levels=config.num_levels,
-        steps_per_level=config.steps_per_level,
-        hidden_channels=config.hidden_channels,
-    )
+    flow = benchmark.build_flow(name, config)
     setup = benchmark.setup(flow, (config.batch_size, *config.image_shape), 0)
     setup = setup._replace(state=parallel.replicate(setup.state, setup.mesh))
     parts = {n: [] for n in option_sets}
@@ -104,7 +99,7 @@ def run(args: argparse.Namespace) -> dict:
     """Per model and option set: medians of trace, lower, compile and step (s)."""
     configs = "experiments.train_throughput.configs"
     config = importlib.import_module(f"{configs}.{args.config}").get_config()
-    parallel.default_cpu_devices([config.batch_size])
+    benchmark.use_devices(config)
     option_sets = {DEFAULT: {}, **dict(args.option_set or [])}
     models = {
         name: _model(name, config, option_sets, args.rounds, args.steps)

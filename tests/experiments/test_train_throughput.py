@@ -1,6 +1,7 @@
 """Smoke test: the throughput benchmark runs end to end on tiny shapes."""
 
 import argparse
+import importlib
 import json
 import os
 import pathlib
@@ -8,6 +9,7 @@ import subprocess
 import sys
 
 import jax
+import ml_collections
 import numpy as np
 import pytest
 
@@ -206,3 +208,51 @@ def test_option_set_parses_names_and_values(text, expected):
 def test_option_set_refuses_malformed_text(text):
     with pytest.raises(argparse.ArgumentTypeError, match="expected"):
         compile_parts.option_set(text)
+
+
+@pytest.mark.parametrize(
+    "cpu_devices, expected",
+    [(3, ("set_cpu_devices", 3)), (0, ("default_cpu_devices", [6]))],
+)
+def test_use_devices_honours_the_configs_cpu_devices(
+    monkeypatch, cpu_devices, expected
+):
+    # benchmark.run and compile_parts.run both split the CPU through use_devices:
+    # a config's cpu_devices wins, else one device per core that the batch divides.
+    from experiments.train_throughput import benchmark
+    from jinvnet.train import parallel
+
+    calls = []
+    monkeypatch.setattr(
+        parallel, "set_cpu_devices", lambda n: calls.append(("set_cpu_devices", n))
+    )
+    monkeypatch.setattr(
+        parallel,
+        "default_cpu_devices",
+        lambda s: calls.append(("default_cpu_devices", s)),
+    )
+    config = ml_collections.ConfigDict({"cpu_devices": cpu_devices, "batch_size": 6})
+    benchmark.use_devices(config)
+    assert calls == [expected]
+
+
+class _Chosen(Exception):
+    pass
+
+
+@pytest.mark.parametrize("script", ["benchmark", "compile_parts"])
+def test_both_scripts_choose_devices_through_use_devices(monkeypatch, script):
+    from experiments.train_throughput import benchmark
+
+    def chosen(config):
+        raise _Chosen(config.cpu_devices)
+
+    monkeypatch.setattr(benchmark, "use_devices", chosen)
+    config = importlib.import_module(
+        "experiments.train_throughput.configs.quick"
+    ).get_config()
+    with pytest.raises(_Chosen):
+        if script == "benchmark":
+            benchmark.run(config, None)
+        else:
+            compile_parts.run(argparse.Namespace(config="quick", option_set=None))
