@@ -122,13 +122,14 @@ def use_devices(config: ml_collections.ConfigDict) -> None:
 
 def build_flow(name: str, config: ml_collections.ConfigDict, **options):
     """The `multiscale` preset `name` at the config's levels, steps per level and
-    coupling width; `options` (e.g. `scan_options`, `base_options`) go to it too."""
-    return getattr(multiscale, name)(
-        num_levels=config.num_levels,
-        steps_per_level=config.steps_per_level,
-        hidden_channels=config.hidden_channels,
-        **options,
-    )
+    coupling width; `options` (e.g. `scan_options`, `base_options`, or another
+    `steps_per_level`) go to it too and win."""
+    shape = {
+        "num_levels": config.num_levels,
+        "steps_per_level": config.steps_per_level,
+        "hidden_channels": config.hidden_channels,
+    }
+    return getattr(multiscale, name)(**{**shape, **options})
 
 
 def setup(flow, shape: tuple, seed: int) -> Setup:

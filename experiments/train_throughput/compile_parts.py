@@ -5,7 +5,9 @@ set of XLA compiler options: `--rounds` rounds, each one tracing, lowering and
 compiling the train step afresh for every option set (their order alternating
 between rounds), then the compiled steps of all option sets timed in `--steps`
 interleaved rounds (medians; `experiments._timing`). "default" (no options) is
-always the first set; `--option_set NAME=option:value,...` adds one. Prints a table
+always the first set; `--option_set NAME=option:value,...` adds one; `--depth D`
+(repeatable) builds the model with D steps per level instead of the config's, a row
+per depth (the scanned step program is the same at every depth). Prints a table
 and, with `--output`, writes JSON. All of one model runs in this process, so the
 option sets meet the same machine state (issue 16 item 3).
 
@@ -68,9 +70,11 @@ def _compile(setup: benchmark.Setup, options: dict) -> tuple[dict, object]:
     return seconds, compiled
 
 
-def _model(name: str, config, option_sets: dict, rounds: int, steps: int) -> dict:
+def _model(
+    name: str, config, option_sets: dict, rounds: int, steps: int, **flow_options
+) -> dict:
     """One model: every round's parts per option set, then the steps interleaved."""
-    flow = benchmark.build_flow(name, config)
+    flow = benchmark.build_flow(name, config, **flow_options)
     setup = benchmark.setup(flow, (config.batch_size, *config.image_shape), 0)
     setup = setup._replace(state=parallel.replicate(setup.state, setup.mesh))
     parts = {n: [] for n in option_sets}
@@ -101,10 +105,18 @@ def run(args: argparse.Namespace) -> dict:
     config = importlib.import_module(f"{configs}.{args.config}").get_config()
     benchmark.use_devices(config)
     option_sets = {DEFAULT: {}, **dict(args.option_set or [])}
-    models = {
-        name: _model(name, config, option_sets, args.rounds, args.steps)
-        for name in args.models
-    }
+    models = {}
+    for name in args.models:
+        for depth in args.depth or [None]:
+            # Another depth: the same step program scanned over fewer or more steps.
+            label, options = (
+                (name, {})
+                if depth is None
+                else (f"{name} D={depth}", {"steps_per_level": depth})
+            )
+            models[label] = _model(
+                name, config, option_sets, args.rounds, args.steps, **options
+            )
     return {
         "option_sets": option_sets,
         "glibc_tunables": os.environ.get("GLIBC_TUNABLES"),
@@ -134,6 +146,12 @@ def table(result: dict) -> str:
 def main(argv: list[str] | None = None) -> dict:
     parser = _compile_cli.parser(__doc__, steps=5)
     parser.add_argument("--option_set", action="append", type=option_set)
+    parser.add_argument(
+        "--depth",
+        action="append",
+        type=int,
+        help="steps per level instead of the config's; repeat for a row per depth",
+    )
     args = _compile_cli.parse(parser, argv)
     result = run(args)
     return _compile_cli.report(table(result), result, args.output)

@@ -193,6 +193,25 @@ def test_compile_parts_times_each_option_set_on_the_same_step(tmp_path):
     np.testing.assert_allclose(sets["O1"]["loss"], sets["default"]["loss"], rtol=1e-5)
 
 
+def test_compile_parts_has_a_row_per_depth(tmp_path):
+    # --depth builds the model with that many steps per level (build_flow's
+    # steps_per_level wins over the config's): one row per depth.
+    output = tmp_path / "depths.json"
+    argv = ["--config", "quick", "--models", "glow", "--rounds", "1", "--steps", "1"]
+    compile_parts.main([*argv, "--depth", "1", "--depth", "2", "--output", str(output)])
+    saved = json.loads(output.read_text())
+    assert sorted(saved["models"]) == ["glow D=1", "glow D=2"]
+    for row in saved["models"].values():
+        assert row["default"]["compile_s"] > 0 and row["default"]["step_s"] > 0
+    from experiments.train_throughput import benchmark
+
+    config = importlib.import_module(
+        "experiments.train_throughput.configs.quick"
+    ).get_config()
+    one, two = (benchmark.build_flow("glow", config, steps_per_level=d) for d in (1, 2))
+    assert one.steps_per_level == 1 and two.steps_per_level == 2
+
+
 @pytest.mark.parametrize(
     "text, expected",
     [
