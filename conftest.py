@@ -23,6 +23,10 @@
    JINVNET_TEST_FUSION_EMITTERS=1 to test with the default emitters.
 
 All of it goes through environment variables, which the subprocesses inherit.
+
+4. Every 10 tests, a worker that holds more than half the kernel's limit of memory
+   mappings clears JAX's caches (`tests._jit_mappings`): each compiled program
+   keeps its mappings while cached, and a worker past the limit crashes.
 """
 
 import os
@@ -48,3 +52,16 @@ jax.config.update(
     "jax_persistent_cache_min_compile_time_secs",
     float(os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"]),
 )
+
+
+_CHECK_EVERY = 10  # tests between two looks at the process's memory mappings
+_tests_done = [0]
+
+
+def pytest_runtest_teardown(item, nextitem):
+    """Item 4 above: keeps the worker's memory mappings under the kernel's limit."""
+    _tests_done[0] += 1
+    if _tests_done[0] % _CHECK_EVERY == 0:
+        from tests import _jit_mappings
+
+        _jit_mappings.release_if_crowded()
