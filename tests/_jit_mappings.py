@@ -37,9 +37,13 @@ def release_if_crowded(fraction: float = 0.5) -> bool:
     """Clears JAX's caches if this process holds more than `fraction` of its limit.
 
     Returns:
-      Whether it cleared them.
+      Whether it cleared them; False where /proc does not say (not Linux).
     """
-    if count() <= fraction * limit():
+    try:
+        crowded = count() > fraction * limit()
+    except OSError:
+        return False
+    if not crowded:
         return False
     jax.clear_caches()
     gc.collect()

@@ -35,3 +35,11 @@ def test_compiled_programs_keep_mappings_until_the_caches_are_released():
 def test_limit_is_the_kernels_setting():
     with open("/proc/sys/vm/max_map_count") as f:
         assert _jit_mappings.limit() == int(f.read()) > 0
+
+
+def test_without_proc_nothing_is_cleared(monkeypatch):
+    def missing():
+        raise FileNotFoundError("/proc/self/maps")
+
+    monkeypatch.setattr(_jit_mappings, "count", missing)
+    assert not _jit_mappings.release_if_crowded(fraction=0.0)
