@@ -57,10 +57,10 @@ def forward_shape(
       The shape and dtype of `bijector.forward(x)`.
     """
     x = jax.ShapeDtypeStruct(x.shape, x.dtype)
-    if isinstance(bijector, distrax.Chain) and not keeps_shape(bijector):
+    if keeps_shape(bijector):
+        return x
+    if isinstance(bijector, distrax.Chain):
         for layer in reversed(bijector.bijectors):  # a chain applies its last first
             x = forward_shape(layer, x)
-        return x
-    if keeps_shape(bijector):
         return x
     return jax.eval_shape(bijector.forward, x)

@@ -13,7 +13,7 @@ import ml_collections
 import numpy as np
 import pytest
 
-from experiments.train_throughput import compile_parts, main
+from experiments.train_throughput import benchmark, compile_parts, main
 
 pytestmark = pytest.mark.slow  # end to end; see docs/testing.md
 
@@ -203,8 +203,6 @@ def test_compile_parts_has_a_row_per_depth(tmp_path):
     assert sorted(saved["models"]) == ["glow D=1", "glow D=2"]
     for row in saved["models"].values():
         assert row["default"]["compile_s"] > 0 and row["default"]["step_s"] > 0
-    from experiments.train_throughput import benchmark
-
     config = importlib.import_module(
         "experiments.train_throughput.configs.quick"
     ).get_config()
@@ -238,7 +236,6 @@ def test_use_devices_honours_the_configs_cpu_devices(
 ):
     # benchmark.run and compile_parts.run both split the CPU through use_devices:
     # a config's cpu_devices wins, else one device per core that the batch divides.
-    from experiments.train_throughput import benchmark
     from jinvnet.train import parallel
 
     calls = []
@@ -261,8 +258,6 @@ class _Chosen(Exception):
 
 @pytest.mark.parametrize("script", ["benchmark", "compile_parts"])
 def test_both_scripts_choose_devices_through_use_devices(monkeypatch, script):
-    from experiments.train_throughput import benchmark
-
     def chosen(config):
         raise _Chosen(config.cpu_devices)
 
